@@ -1,0 +1,149 @@
+use super::*;
+
+fn check(doc: &str) -> Result<(), Error> {
+    validate(doc.as_bytes(), 16)
+}
+
+#[test]
+fn accepts_valid_json_objects() {
+    for doc in [
+        "{}",
+        " { } ",
+        r#"{"a":1,"b":-0.5e+3,"c":"x\"y\\u00e9\n","d":[1,[2,{}]],"e":{"f":null,"g":true,"h":false}}"#,
+        "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}",
+        r#"{"a":"\ud83d\ude00"}"#,
+    ] {
+        check(doc).unwrap_or_else(|e| panic!("{doc}: {e}"));
+    }
+}
+
+#[test]
+fn rejects_invalid_json() {
+    for doc in [
+        "",
+        "[]",
+        "1",
+        "{",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{\"a\":1,}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":.5}",
+        "{\"a\":1e}",
+        "{\"a\":+1}",
+        "{\"a\":tru}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12g4\"}",
+        "{\"a\":\"tab\there\"}",
+        "{\"a\":[1,]}",
+        "{} {}",
+        "{'a':1}",
+        "{\"a\":NaN}",
+    ] {
+        assert!(check(doc).is_err(), "accepted {doc:?}");
+    }
+}
+
+#[test]
+fn rejects_duplicates_at_any_depth_after_unescaping() {
+    for doc in [
+        r#"{"role":"user","role":"admin"}"#,
+        r#"{"role":"user","r\u006fle":"admin"}"#,
+        r#"{"a":{"x":1,"x":2}}"#,
+        r#"{"a":[{"x":1,"y":{"z":1,"z":1}}]}"#,
+    ] {
+        assert!(
+            matches!(check(doc), Err(Error::DuplicateMember(_))),
+            "accepted {doc}"
+        );
+    }
+    // Same name in different objects is fine.
+    check(r#"{"x":{"x":1},"y":{"x":2}}"#).unwrap();
+}
+
+#[test]
+fn duplicates_found_beyond_the_small_set() {
+    let mut doc = String::from("{");
+    for i in 0..100 {
+        doc.push_str(&format!("\"k{i}\":{i},"));
+    }
+    doc.push_str("\"k\\u0037\":1}");
+    assert!(matches!(check(&doc), Err(Error::DuplicateMember(n)) if n == "k7"));
+    let ok = doc.replace("k\\u0037", "k100");
+    check(&ok).unwrap();
+}
+
+#[test]
+fn bounds_depth() {
+    let deep = |n: usize| format!("{}{}", "{\"a\":".repeat(n), "1".to_owned() + &"}".repeat(n));
+    check(&deep(16)).unwrap();
+    assert!(matches!(check(&deep(17)), Err(Error::TooDeep { max: 16 })));
+    let arrays = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+    assert!(matches!(check(&arrays), Err(Error::TooDeep { .. })));
+}
+
+#[test]
+fn rejects_lone_surrogate_in_names() {
+    assert!(check(r#"{"\ud800":1}"#).is_ok()); // only one name: never decoded
+    assert!(check(r#"{"\ud800":1,"\ud800":2}"#).is_err());
+}
+
+#[test]
+fn members_and_arrays_are_borrowed() {
+    let doc = br#"{"aud":["a","b"],"exp":12.5,"s":"x"}"#;
+    let mut seen = Vec::new();
+    object_members(doc, 16, |k, v| {
+        seen.push(k.decode().unwrap().into_owned());
+        if k.is(b"aud") {
+            let Value::Array(a) = v else { panic!() };
+            let mut items = Vec::new();
+            array_items(a, |i| {
+                let Value::Str(s) = i else { panic!() };
+                items.push(s.decode().unwrap().into_owned());
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(items, ["a", "b"]);
+        }
+        if k.is(b"exp") {
+            assert_eq!(v.as_f64(), Some(12.5));
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, ["aud", "exp", "s"]);
+}
+
+proptest::proptest! {
+    #[test]
+    fn does_not_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+        let _ = validate(&bytes, 8);
+    }
+
+    #[test]
+    fn agrees_with_serde_on_valid_json(v in arb_json()) {
+        let doc = serde_json::json!({"v": v}).to_string();
+        proptest::prop_assert!(validate(doc.as_bytes(), 64).is_ok(), "{}", doc);
+    }
+}
+
+fn arb_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
+        ".*".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map(".*", inner, 0..6)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}

@@ -1,0 +1,427 @@
+//! Keys, each bound to exactly one algorithm at construction.
+
+use core::fmt;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::alg::Algorithm;
+use crate::b64;
+use crate::crypto::{self, RsaParts, RsaPrivate, Signer, Verifier};
+use crate::error::Error;
+use crate::jwk::Jwk;
+
+/// Key material in the form JWKs carry it.
+enum Material {
+    Oct(Zeroizing<Vec<u8>>),
+    Okp {
+        x: Vec<u8>,
+        d: Option<Zeroizing<Vec<u8>>>,
+    },
+    Ec {
+        x: Vec<u8>,
+        y: Vec<u8>,
+        d: Option<Zeroizing<Vec<u8>>>,
+    },
+    Rsa(RsaParts),
+}
+
+impl Material {
+    fn verifier(&self, alg: Algorithm) -> Result<Verifier, Error> {
+        match self {
+            Self::Oct(k) => Ok(Verifier::Hmac(crypto::hmac_key(alg, k))),
+            Self::Okp { x, .. } => crypto::ed25519_verifier(x),
+            Self::Ec { x, y, .. } => crypto::es256_verifier(x, y),
+            Self::Rsa(parts) => crypto::rs256_verifier(&parts.n, &parts.e),
+        }
+    }
+
+    fn signer(&self, alg: Algorithm) -> Result<Signer, Error> {
+        const NO_PRIVATE: Error = Error::InvalidKey("a signing key needs the private key");
+        match self {
+            Self::Oct(k) => Ok(Signer::Hmac(crypto::hmac_key(alg, k))),
+            Self::Okp { x, d } => crypto::ed25519_signer(d.as_ref().ok_or(NO_PRIVATE)?, x),
+            Self::Ec { x, y, d } => crypto::es256_signer(d.as_ref().ok_or(NO_PRIVATE)?, x, y),
+            Self::Rsa(parts) if parts.private.is_none() => Err(NO_PRIVATE),
+            Self::Rsa(parts) => crypto::rs256_signer(parts),
+        }
+    }
+
+    /// The JWK, with private members when `private`.
+    fn to_jwk(&self, alg: Algorithm, kid: Option<&str>, private: bool) -> Jwk {
+        let enc = |v: &[u8]| Some(b64::encode(v));
+        let secret =
+            |v: &Option<Zeroizing<Vec<u8>>>| v.as_ref().filter(|_| private).and_then(|v| enc(v));
+        let mut jwk = Jwk {
+            kid: kid.map(str::to_owned),
+            alg: Some(alg.name().to_owned()),
+            ..Jwk::default()
+        };
+        match self {
+            Self::Oct(k) => {
+                jwk.kty = "oct".to_owned();
+                jwk.k = enc(k);
+            }
+            Self::Okp { x, d } => {
+                jwk.kty = "OKP".to_owned();
+                jwk.crv = Some("Ed25519".to_owned());
+                jwk.x = enc(x);
+                jwk.d = secret(d);
+            }
+            Self::Ec { x, y, d } => {
+                jwk.kty = "EC".to_owned();
+                jwk.crv = Some("P-256".to_owned());
+                jwk.x = enc(x);
+                jwk.y = enc(y);
+                jwk.d = secret(d);
+            }
+            Self::Rsa(parts) => {
+                jwk.kty = "RSA".to_owned();
+                jwk.n = enc(&parts.n);
+                jwk.e = enc(&parts.e);
+                if let (true, Some(p)) = (private, &parts.private) {
+                    jwk.d = enc(&p.d);
+                    jwk.p = enc(&p.p);
+                    jwk.q = enc(&p.q);
+                    jwk.dp = enc(&p.dp);
+                    jwk.dq = enc(&p.dq);
+                    jwk.qi = enc(&p.qi);
+                }
+            }
+        }
+        jwk
+    }
+
+    /// RFC 7638 thumbprint, the default `kid`.
+    fn thumbprint(&self, alg: Algorithm) -> Result<String, Error> {
+        self.to_jwk(alg, None, matches!(self, Self::Oct(_)))
+            .thumbprint()
+    }
+
+    fn generate(alg: Algorithm) -> Result<Self, Error> {
+        Ok(match alg {
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+                let mut k = Zeroizing::new(vec![0; alg.min_secret_len()]);
+                crypto::random(&mut k)?;
+                Self::Oct(k)
+            }
+            Algorithm::EdDSA => {
+                let (d, x) = crypto::ed25519_generate()?;
+                Self::Okp { x, d: Some(d) }
+            }
+            Algorithm::ES256 => {
+                let (d, x, y) = crypto::es256_generate()?;
+                Self::Ec { x, y, d: Some(d) }
+            }
+            Algorithm::RS256 => Self::Rsa(crypto::rs256_generate()?),
+        })
+    }
+
+    fn from_jwk(jwk: &Jwk) -> Result<(Algorithm, Self), Error> {
+        if let Some(u) = jwk.use_.as_deref().filter(|u| *u != "sig") {
+            return Err(Error::InvalidJwk(format!(
+                "key has use \"{}\"; only \"sig\" keys can sign or verify",
+                crate::alg::printable(u.as_bytes())
+            )));
+        }
+        let alg = jwk.alg.as_deref().map(Algorithm::from_name).transpose()?;
+        let field = |v: &Option<String>, name: &str| -> Result<Vec<u8>, Error> {
+            let s = v
+                .as_deref()
+                .ok_or_else(|| Error::InvalidJwk(format!("{} key without \"{name}\"", jwk.kty)))?;
+            b64::decode(s.as_bytes())
+                .ok_or_else(|| Error::InvalidJwk(format!("\"{name}\" is not canonical base64url")))
+        };
+        let secret =
+            |v: &Option<String>, name: &str| -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+                v.as_ref()
+                    .map(|_| field(v, name).map(Zeroizing::new))
+                    .transpose()
+            };
+        let crv = jwk.crv.as_deref();
+        let (alg, material) = match (jwk.kty.as_str(), crv) {
+            ("oct", _) => {
+                let alg = alg.ok_or_else(|| {
+                    Error::InvalidJwk(
+                        "an oct JWK must name its \"alg\" (HS256, HS384 or HS512)".to_owned(),
+                    )
+                })?;
+                let k = Zeroizing::new(field(&jwk.k, "k")?);
+                check_secret(alg, &k)?;
+                (alg, Self::Oct(k))
+            }
+            ("OKP", Some("Ed25519")) => (
+                alg.unwrap_or(Algorithm::EdDSA),
+                Self::Okp {
+                    x: field(&jwk.x, "x")?,
+                    d: secret(&jwk.d, "d")?,
+                },
+            ),
+            ("EC", Some("P-256")) => (
+                alg.unwrap_or(Algorithm::ES256),
+                Self::Ec {
+                    x: field(&jwk.x, "x")?,
+                    y: field(&jwk.y, "y")?,
+                    d: secret(&jwk.d, "d")?,
+                },
+            ),
+            ("RSA", _) => {
+                if jwk.oth.is_some() {
+                    return Err(Error::InvalidJwk(
+                        "multi-prime RSA keys are not supported".to_owned(),
+                    ));
+                }
+                let private = match &jwk.d {
+                    None => None,
+                    Some(_) => Some(RsaPrivate {
+                        d: Zeroizing::new(field(&jwk.d, "d")?),
+                        p: Zeroizing::new(field(&jwk.p, "p")?),
+                        q: Zeroizing::new(field(&jwk.q, "q")?),
+                        dp: Zeroizing::new(field(&jwk.dp, "dp")?),
+                        dq: Zeroizing::new(field(&jwk.dq, "dq")?),
+                        qi: Zeroizing::new(field(&jwk.qi, "qi")?),
+                    }),
+                };
+                (
+                    alg.unwrap_or(Algorithm::RS256),
+                    Self::Rsa(RsaParts {
+                        n: field(&jwk.n, "n")?,
+                        e: field(&jwk.e, "e")?,
+                        private,
+                    }),
+                )
+            }
+            (kty, crv) => {
+                return Err(Error::InvalidJwk(format!(
+                    "unsupported key type \"{}\"{}",
+                    crate::alg::printable(kty.as_bytes()),
+                    crv.map(|c| format!(" on curve \"{}\"", crate::alg::printable(c.as_bytes())))
+                        .unwrap_or_default()
+                )));
+            }
+        };
+        let fits = matches!(
+            (&material, alg),
+            (
+                Self::Oct(_),
+                Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+            ) | (Self::Okp { .. }, Algorithm::EdDSA)
+                | (Self::Ec { .. }, Algorithm::ES256)
+                | (Self::Rsa(_), Algorithm::RS256)
+        );
+        if !fits {
+            return Err(Error::InvalidJwk(format!(
+                "a {} key cannot be used with {alg}",
+                jwk.kty
+            )));
+        }
+        Ok((alg, material))
+    }
+}
+
+fn check_secret(alg: Algorithm, secret: &[u8]) -> Result<(), Error> {
+    if !alg.is_symmetric() {
+        return Err(Error::InvalidKey(
+            "a shared secret only fits HS256, HS384 or HS512",
+        ));
+    }
+    if secret.len() < alg.min_secret_len() {
+        return Err(Error::WeakSecret {
+            alg,
+            len: secret.len(),
+            min: alg.min_secret_len(),
+        });
+    }
+    Ok(())
+}
+
+/// A private key (or HMAC secret) that signs tokens with one algorithm.
+///
+/// It always has a `kid`, by default its RFC 7638 thumbprint. `Debug` never
+/// prints key material, and secrets are zeroed on drop.
+pub struct SigningKey {
+    alg: Algorithm,
+    kid: Arc<str>,
+    signer: Signer,
+    verifier: Verifier,
+    material: Material,
+}
+
+impl SigningKey {
+    /// A fresh key from the operating system's CSPRNG. HMAC secrets are as
+    /// long as the hash output; RSA keys are 2048 bits.
+    pub fn generate(alg: Algorithm) -> Result<Self, Error> {
+        Self::new(alg, Material::generate(alg)?, None)
+    }
+
+    /// An HMAC key from a shared secret, refused when shorter than the hash
+    /// output (32 bytes for HS256) or when `alg` is not an HMAC algorithm.
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
+        check_secret(alg, secret)?;
+        Self::new(alg, Material::Oct(Zeroizing::new(secret.to_vec())), None)
+    }
+
+    /// A key from a private JWK. Its algorithm is the JWK's `alg`, or the one
+    /// algorithm its type and curve allow; its kid is the JWK's `kid` or the
+    /// thumbprint.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, Error> {
+        let (alg, material) = Material::from_jwk(jwk)?;
+        Self::new(alg, material, jwk.kid.as_deref())
+    }
+
+    fn new(alg: Algorithm, material: Material, kid: Option<&str>) -> Result<Self, Error> {
+        let kid: Arc<str> = match kid {
+            Some(kid) => kid.into(),
+            None => material.thumbprint(alg)?.into(),
+        };
+        Ok(Self {
+            alg,
+            signer: material.signer(alg)?,
+            verifier: material.verifier(alg)?,
+            kid,
+            material,
+        })
+    }
+
+    /// The same key with another `kid`.
+    #[must_use]
+    pub fn with_kid(mut self, kid: &str) -> Self {
+        self.kid = kid.into();
+        self
+    }
+
+    /// The algorithm this key signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The key id written into every token's header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key that verifies this key's signatures.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        VerifyingKey {
+            alg: self.alg,
+            kid: self.kid.clone(),
+            verifier: self.verifier.clone(),
+            public: self.public_jwk(),
+        }
+    }
+
+    /// The private JWK (with `kid` and `alg`): secret, handle with care.
+    pub fn to_private_jwk(&self) -> Jwk {
+        self.material.to_jwk(self.alg, Some(&self.kid), true)
+    }
+
+    /// The public JWK, or `None` for an HMAC key.
+    pub fn public_jwk(&self) -> Option<Jwk> {
+        match self.material {
+            Material::Oct(_) => None,
+            _ => Some(self.material.to_jwk(self.alg, Some(&self.kid), false)),
+        }
+    }
+
+    /// For an HMAC key, its secret (for `PASSCARD_SECRET`); `None` otherwise.
+    pub fn secret(&self) -> Option<&[u8]> {
+        match &self.material {
+            Material::Oct(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn sign(&self, input: &[u8]) -> Result<crypto::SigBytes, Error> {
+        self.signer.sign(input)
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key that verifies tokens of one algorithm: a public key, or an HMAC
+/// secret. Holds precomputed state (the HMAC key schedule, the parsed
+/// public key), so verification does no per-token key work.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    alg: Algorithm,
+    kid: Arc<str>,
+    verifier: Verifier,
+    public: Option<Jwk>,
+}
+
+impl VerifyingKey {
+    /// An HMAC key from a shared secret (same rules as [`SigningKey::hmac`]).
+    pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, Error> {
+        Ok(SigningKey::hmac(alg, secret)?.verifying_key())
+    }
+
+    /// A key from a JWK. Only public members are used, except `k` for an
+    /// HMAC key; private members of an asymmetric JWK are ignored.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, Error> {
+        let (alg, material) = Material::from_jwk(jwk)?;
+        let kid: Arc<str> = match &jwk.kid {
+            Some(kid) => kid.as_str().into(),
+            None => material.thumbprint(alg)?.into(),
+        };
+        let public = match material {
+            Material::Oct(_) => None,
+            _ => Some(material.to_jwk(alg, Some(&kid), false)),
+        };
+        Ok(Self {
+            alg,
+            verifier: material.verifier(alg)?,
+            kid,
+            public,
+        })
+    }
+
+    /// The same key with another `kid`.
+    #[must_use]
+    pub fn with_kid(mut self, kid: &str) -> Self {
+        self.kid = kid.into();
+        if let Some(jwk) = &mut self.public {
+            jwk.kid = Some(kid.to_owned());
+        }
+        self
+    }
+
+    /// The algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub(crate) fn kid_arc(&self) -> &Arc<str> {
+        &self.kid
+    }
+
+    /// The public JWK, or `None` for an HMAC key (never published).
+    pub fn public_jwk(&self) -> Option<&Jwk> {
+        self.public.as_ref()
+    }
+
+    #[inline]
+    pub(crate) fn verify_signature(&self, input: &[u8], sig: &[u8]) -> bool {
+        self.verifier.verify(input, sig)
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}

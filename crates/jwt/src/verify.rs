@@ -1,0 +1,203 @@
+//! The one verification pipeline: limits, header, key lookup, algorithm
+//! match, signature, then claims.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::alg::Algorithm;
+use crate::b64;
+use crate::claims::RawClaims;
+use crate::error::Error;
+use crate::header::RawHeader;
+use crate::key::VerifyingKey;
+use crate::keyset::KeySet;
+use crate::time::{NumericDate, UnixTime};
+use crate::validation::Validator;
+
+/// Claims that passed verification: signature, header and the policy.
+///
+/// The only way to get one is [`KeySet::verify`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Verified<C> {
+    /// The caller's claims, deserialized after every check passed.
+    pub claims: C,
+    /// The algorithm that verified the token.
+    pub alg: Algorithm,
+    /// The id of the key that verified the token.
+    pub kid: Arc<str>,
+    /// `exp`, when present (always, unless the policy allowed otherwise).
+    pub exp: Option<NumericDate>,
+    /// `iat`, when present.
+    pub iat: Option<NumericDate>,
+    /// `nbf`, when present.
+    pub nbf: Option<NumericDate>,
+}
+
+/// A JWS whose signature verified; its payload is not interpreted.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VerifiedJws {
+    /// The decoded payload.
+    pub payload: Vec<u8>,
+    /// The algorithm that verified it.
+    pub alg: Algorithm,
+    /// The id of the key that verified it.
+    pub kid: Arc<str>,
+}
+
+/// Stack buffers large enough for typical headers and claims; larger parts
+/// (up to the token limit) fall back to the heap.
+const HEADER_STACK: usize = 256;
+const PAYLOAD_STACK: usize = 1024;
+/// Room for HMAC, Ed25519 and ECDSA signatures; RSA ones go to the heap.
+const SIG_STACK: usize = 64;
+
+const HEADER_B64: &str = "header is not canonical base64url";
+const PAYLOAD_B64: &str = "payload is not canonical base64url";
+const SIG_B64: &str = "signature is not canonical base64url";
+
+struct Parts<'t> {
+    signing_input: &'t [u8],
+    header: &'t [u8],
+    payload: &'t [u8],
+    signature: &'t [u8],
+}
+
+fn split(token: &[u8], max: usize) -> Result<Parts<'_>, Error> {
+    if token.len() > max {
+        return Err(Error::TooLarge {
+            len: token.len(),
+            max,
+        });
+    }
+    const PARTS: Error = Error::Malformed("a JWS has exactly three dot-separated parts");
+    let first = token.iter().position(|&b| b == b'.').ok_or(PARTS)?;
+    let second = first
+        + 1
+        + token[first + 1..]
+            .iter()
+            .position(|&b| b == b'.')
+            .ok_or(PARTS)?;
+    let signature = &token[second + 1..];
+    if signature.contains(&b'.') {
+        return Err(PARTS);
+    }
+    Ok(Parts {
+        signing_input: &token[..second],
+        header: &token[..first],
+        payload: &token[first + 1..second],
+        signature,
+    })
+}
+
+/// Decodes `part` into `stack` when it fits, else into `heap`.
+fn decode_part<'b>(
+    part: &[u8],
+    stack: &'b mut [u8],
+    heap: &'b mut Vec<u8>,
+    what: &'static str,
+) -> Result<&'b [u8], Error> {
+    let len = b64::decoded_len(part.len()).ok_or(Error::Malformed(what))?;
+    if len <= stack.len() {
+        b64::decode_into(part, stack).ok_or(Error::Malformed(what))
+    } else {
+        *heap = b64::decode(part).ok_or(Error::Malformed(what))?;
+        Ok(heap)
+    }
+}
+
+impl KeySet {
+    /// Verifies a compact JWT and returns its claims.
+    ///
+    /// In order: size limit; three base64url parts; header (a JSON object
+    /// without duplicates, a supported `alg`, no unknown `crit`, no
+    /// `b64: false`); the key by `kid`; `alg` equal to that key's algorithm;
+    /// the signature; only then the claims (strict JSON, typed registered
+    /// claims) against `validator` at time `now`; finally `C` is
+    /// deserialized from the verified claims.
+    ///
+    /// ```
+    /// use passcard_jwt::{encode, Algorithm, Header, KeySet, SigningKey, UnixTime, Validator};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Claims { sub: String, role: String, iss: String, aud: String, exp: u64 }
+    ///
+    /// let key = SigningKey::generate(Algorithm::HS256)?;
+    /// let now = UnixTime::from_secs(1_700_000_000);
+    /// let claims = Claims { sub: "42".into(), role: "user".into(), iss: "me".into(),
+    ///                       aud: "api".into(), exp: now.as_secs() + 300 };
+    /// let token = encode(&Header::new().typ("at+jwt"), &claims, &key)?;
+    ///
+    /// let keys = KeySet::from(key.verifying_key());
+    /// let policy = Validator::builder().issuer("me").audience("api").typ("at+jwt").build();
+    /// let verified = keys.verify::<Claims>(&token, &policy, now)?;
+    /// assert_eq!(verified.claims.role, "user");
+    /// # Ok::<(), passcard_jwt::Error>(())
+    /// ```
+    pub fn verify<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        validator: &Validator,
+        now: UnixTime,
+    ) -> Result<Verified<C>, Error> {
+        let parts = split(token.as_bytes(), validator.max_token_bytes)?;
+        let (mut hstack, mut hheap) = ([0u8; HEADER_STACK], Vec::new());
+        let header = decode_part(parts.header, &mut hstack, &mut hheap, HEADER_B64)?;
+        let header = RawHeader::parse(header, validator.max_depth)?;
+        // Decoded (not read) before the signature check, so a malformed
+        // payload is reported as such rather than as a bad signature.
+        let (mut pstack, mut pheap) = ([0u8; PAYLOAD_STACK], Vec::new());
+        let payload = decode_part(parts.payload, &mut pstack, &mut pheap, PAYLOAD_B64)?;
+        let key = self.check_signature(&parts, &header)?;
+        let raw = RawClaims::parse(payload, validator.max_depth)?;
+        validator.check(&raw, header.typ, now)?;
+        let claims = serde_json::from_slice(payload).map_err(Error::Claims)?;
+        Ok(Verified {
+            claims,
+            alg: key.algorithm(),
+            kid: key.kid_arc().clone(),
+            exp: raw.exp,
+            iat: raw.iat,
+            nbf: raw.nbf,
+        })
+    }
+
+    /// Verifies only the signature of a compact JWS (header rules included)
+    /// and returns the payload, uninterpreted: for non-JWT payloads. Tokens
+    /// must go through [`KeySet::verify`].
+    pub fn verify_jws(&self, token: &str, max_bytes: usize) -> Result<VerifiedJws, Error> {
+        let parts = split(token.as_bytes(), max_bytes)?;
+        let header = b64::decode(parts.header).ok_or(Error::Malformed(HEADER_B64))?;
+        let header = RawHeader::parse(&header, crate::validation::DEFAULT_MAX_DEPTH)?;
+        let payload = b64::decode(parts.payload).ok_or(Error::Malformed(PAYLOAD_B64))?;
+        let key = self.check_signature(&parts, &header)?;
+        Ok(VerifiedJws {
+            payload,
+            alg: key.algorithm(),
+            kid: key.kid_arc().clone(),
+        })
+    }
+
+    fn check_signature(
+        &self,
+        parts: &Parts<'_>,
+        header: &RawHeader<'_>,
+    ) -> Result<&VerifyingKey, Error> {
+        let key = self.select(header.kid)?;
+        if key.algorithm() != header.alg {
+            return Err(Error::AlgorithmMismatch {
+                token: header.alg,
+                key: key.algorithm(),
+            });
+        }
+        let (mut stack, mut heap) = ([0u8; SIG_STACK], Vec::new());
+        let sig = decode_part(parts.signature, &mut stack, &mut heap, SIG_B64)?;
+        if sig.is_empty() || !key.verify_signature(parts.signing_input, sig) {
+            return Err(Error::BadSignature);
+        }
+        Ok(key)
+    }
+}

@@ -1,0 +1,197 @@
+use passcard_jwt::{
+    Algorithm, Error, Header, Jwk, JwkSet, KeySet, SigningKey, UnixTime, Validator, VerifyingKey,
+    encode,
+};
+
+const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
+
+fn any() -> Validator {
+    Validator::builder().any_issuer().any_audience().build()
+}
+
+#[test]
+fn every_algorithm_generates_exports_imports_signs_and_verifies() {
+    for alg in Algorithm::ALL {
+        let key = SigningKey::generate(alg).unwrap();
+        assert_eq!(key.algorithm(), alg);
+        let private = key.to_private_jwk();
+        assert!(private.is_private(), "{alg}");
+        assert_eq!(private.alg.as_deref(), Some(alg.name()));
+        assert_eq!(private.kid.as_deref(), Some(key.kid()));
+        // The default kid is the RFC 7638 thumbprint.
+        assert_eq!(key.kid(), private.thumbprint().unwrap(), "{alg}");
+
+        let json = serde_json::to_string(&private).unwrap();
+        let imported = SigningKey::from_jwk(&Jwk::from_json(&json).unwrap()).unwrap();
+        assert_eq!(imported.kid(), key.kid());
+        let token = encode(
+            &Header::new(),
+            &serde_json::json!({"exp": NOW.as_secs() + 60}),
+            &imported,
+        )
+        .unwrap();
+        // Verified by the original key's verifying half.
+        let keys = KeySet::from(key.verifying_key());
+        keys.verify::<serde_json::Value>(&token, &any(), NOW)
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+
+        match key.public_jwk() {
+            None => assert!(alg.is_symmetric()),
+            Some(public) => {
+                assert!(!public.is_private(), "{alg}");
+                assert!(public.d.is_none() && public.p.is_none() && public.k.is_none());
+                // A verifier built from the public JWK alone accepts it.
+                let keys = KeySet::from(VerifyingKey::from_jwk(&public).unwrap());
+                keys.verify::<serde_json::Value>(&token, &any(), NOW)
+                    .unwrap();
+                // And cannot sign.
+                assert!(SigningKey::from_jwk(&public).is_err());
+            }
+        }
+    }
+}
+
+#[test]
+fn fresh_keys_differ() {
+    for alg in Algorithm::ALL {
+        let a = SigningKey::generate(alg).unwrap();
+        let b = SigningKey::generate(alg).unwrap();
+        assert_ne!(a.kid(), b.kid(), "{alg}");
+    }
+}
+
+#[test]
+fn short_hmac_secrets_are_refused_with_advice() {
+    for (alg, min) in [
+        (Algorithm::HS256, 32),
+        (Algorithm::HS384, 48),
+        (Algorithm::HS512, 64),
+    ] {
+        let err = SigningKey::hmac(alg, &vec![1; min - 1]).unwrap_err();
+        assert!(matches!(err, Error::WeakSecret { len, min: m, .. } if len == min - 1 && m == min));
+        assert!(err.to_string().contains("passcard keygen"), "{err}");
+        SigningKey::hmac(alg, &vec![1; min]).unwrap();
+    }
+    assert!(SigningKey::hmac(Algorithm::EdDSA, &[1; 64]).is_err());
+}
+
+#[test]
+fn debug_never_shows_secrets() {
+    let key = SigningKey::hmac(Algorithm::HS256, b"super-secret-value-0123456789abc").unwrap();
+    let jwk = key.to_private_jwk();
+    let shown = format!("{key:?} {:?} {jwk:?}", key.verifying_key());
+    assert!(!shown.contains(jwk.k.as_deref().unwrap()), "{shown}");
+    let ed = SigningKey::generate(Algorithm::EdDSA)
+        .unwrap()
+        .to_private_jwk();
+    assert!(!format!("{ed:?}").contains(ed.d.as_deref().unwrap()));
+}
+
+#[test]
+fn jwks_publishes_only_public_keys() {
+    let hs = SigningKey::generate(Algorithm::HS256).unwrap();
+    let ed = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let es = SigningKey::generate(Algorithm::ES256).unwrap();
+    let set = KeySet::new(vec![
+        hs.verifying_key(),
+        ed.verifying_key(),
+        es.verifying_key(),
+    ])
+    .unwrap();
+    let jwks = set.public_jwks();
+    assert_eq!(jwks.keys.len(), 2);
+    let text = serde_json::to_string(&jwks).unwrap();
+    assert!(!text.contains("\"d\"") && !text.contains("\"k\""), "{text}");
+    // The published set parses back into a key set that verifies.
+    let back = KeySet::from_jwks(&JwkSet::from_json(&text).unwrap()).unwrap();
+    let token = encode(
+        &Header::new(),
+        &serde_json::json!({"exp": NOW.as_secs() + 9}),
+        &es,
+    )
+    .unwrap();
+    back.verify::<serde_json::Value>(&token, &any(), NOW)
+        .unwrap();
+    // HMAC keys: an empty set.
+    assert!(
+        KeySet::from(hs.verifying_key())
+            .public_jwks()
+            .keys
+            .is_empty()
+    );
+}
+
+#[test]
+fn bad_jwks_are_refused() {
+    for (doc, why) in [
+        (
+            r#"{"keys":[{"kty":"oct","alg":"HS256","k":"AAAA"}]}"#,
+            "weak",
+        ),
+        (
+            r#"{"keys":[{"kty":"oct","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}"#,
+            "no alg",
+        ),
+        (
+            r#"{"keys":[{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}]}"#,
+            "curve",
+        ),
+        (
+            r#"{"keys":[{"kty":"OKP","crv":"X25519","x":"AA"}]}"#,
+            "curve",
+        ),
+        (
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AA"}]}"#,
+            "short key",
+        ),
+        (
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","use":"enc","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+            "use enc",
+        ),
+        (
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"ES256","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+            "alg mismatch",
+        ),
+        (
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"none","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+            "alg none",
+        ),
+        (
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo=="}]}"#,
+            "padding",
+        ),
+        (
+            r#"{"keys":[{"kty":"OKP","kty":"RSA","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+            "duplicate",
+        ),
+        (
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},{"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+            "duplicate kid",
+        ),
+        (
+            r#"{"keys":[{"kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}"#,
+            "point not on curve",
+        ),
+    ] {
+        let parsed = JwkSet::from_json(doc).and_then(|s| KeySet::from_jwks(&s));
+        assert!(parsed.is_err(), "{why}: accepted");
+    }
+    let many = format!(
+        r#"{{"keys":[{}]}}"#,
+        vec![
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+            65
+        ]
+        .join(",")
+    );
+    assert!(JwkSet::from_json(&many).is_err());
+}
+
+#[test]
+fn rsa_keys_below_2048_bits_are_refused() {
+    let jwk = Jwk::from_json(r#"{"kty":"RSA","n":"xV9lo5Vc2ptZoy-ZLhEuR7Wp9qNmTDi8D1KHDzIfODCnvTDyq2trtVK7hxW0T6ht5aKbyLP7AQOfU64DXDHIpuTTkA","e":"AQAB"}"#).unwrap();
+    assert!(matches!(
+        VerifyingKey::from_jwk(&jwk),
+        Err(Error::InvalidKey(_))
+    ));
+}

@@ -1,0 +1,28 @@
+//! passcard-jwt integration tests: one binary, one module per area.
+
+/// Claim validation: times, issuer, audience, type, required claims.
+mod claims;
+/// Malformed and hostile tokens, each refused with the expected error.
+mod hostile;
+/// Keys and JWKs: generation, import/export, thumbprints, key sets.
+mod jwk;
+/// Published vectors: RFC 7515 appendix A, RFC 8037 appendix A, RFC 7638.
+mod rfc_vectors;
+/// Property tests: round-trips, and any mutation or truncation fails.
+mod roundtrip;
+
+use base64::Engine as _;
+
+pub(crate) fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub(crate) fn fixture(name: &str) -> serde_json::Value {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+pub(crate) fn jwk_of(v: &serde_json::Value) -> passcard_jwt::Jwk {
+    passcard_jwt::Jwk::from_json(&v.to_string()).unwrap()
+}
