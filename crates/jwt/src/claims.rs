@@ -66,38 +66,34 @@ impl<'a> RawClaims<'a> {
     pub(crate) fn parse(doc: &'a [u8], max_depth: usize) -> Result<Self, Error> {
         let mut c = RawClaims::default();
         json::object_members(doc, max_depth, |name, value| {
-            // Fast path: registered names are short and unescaped in practice;
-            // `is` also handles escaped names.
-            if name.is(b"exp") {
-                c.exp = Some(date("exp", value)?);
-            } else if name.is(b"iat") {
-                c.iat = Some(date("iat", value)?);
-            } else if name.is(b"nbf") {
-                c.nbf = Some(date("nbf", value)?);
-            } else if name.is(b"iss") {
-                c.iss = Some(string("iss", value)?);
-            } else if name.is(b"sub") {
-                c.sub = Some(string("sub", value)?);
-            } else if name.is(b"jti") {
-                c.jti = Some(string("jti", value)?);
-            } else if name.is(b"aud") {
-                match value {
-                    Value::Str(_) => {}
-                    Value::Array(items) => json::array_items(items, |item| match item {
-                        Value::Str(_) => Ok(()),
-                        _ => Err(Error::InvalidClaim {
-                            name: "aud",
-                            reason: "must be a string or an array of strings",
-                        }),
-                    })?,
-                    _ => {
-                        return Err(Error::InvalidClaim {
-                            name: "aud",
-                            reason: "must be a string or an array of strings",
-                        });
+            // Names are compared after unescaping; unescaped ones borrow.
+            match &*name.bytes() {
+                b"exp" => c.exp = Some(date("exp", value)?),
+                b"iat" => c.iat = Some(date("iat", value)?),
+                b"nbf" => c.nbf = Some(date("nbf", value)?),
+                b"iss" => c.iss = Some(string("iss", value)?),
+                b"sub" => c.sub = Some(string("sub", value)?),
+                b"jti" => c.jti = Some(string("jti", value)?),
+                b"aud" => {
+                    match value {
+                        Value::Str(_) => {}
+                        Value::Array(items) => json::array_items(items, |item| match item {
+                            Value::Str(_) => Ok(()),
+                            _ => Err(Error::InvalidClaim {
+                                name: "aud",
+                                reason: "must be a string or an array of strings",
+                            }),
+                        })?,
+                        _ => {
+                            return Err(Error::InvalidClaim {
+                                name: "aud",
+                                reason: "must be a string or an array of strings",
+                            });
+                        }
                     }
+                    c.aud = Some(value);
                 }
-                c.aud = Some(value);
+                _ => {}
             }
             Ok(())
         })?;
@@ -119,7 +115,7 @@ fn date(name: &'static str, value: Value<'_>) -> Result<NumericDate, Error> {
     value
         .as_f64()
         .and_then(NumericDate::new)
-        .ok_or(Error::InvalidClaim {
+        .ok_or_else(|| Error::InvalidClaim {
             name,
             reason: NOT_A_DATE,
         })

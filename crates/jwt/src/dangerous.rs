@@ -39,7 +39,7 @@ pub fn decode_unverified(token: &str) -> Result<Unverified, Error> {
         ));
     };
     let object = |part: &str, what: &'static str| {
-        let bytes = b64::decode(part.as_bytes()).ok_or(Error::Malformed(what))?;
+        let bytes = b64::decode(part.as_bytes()).ok_or_else(|| Error::Malformed(what))?;
         crate::json::validate(&bytes, DEFAULT_MAX_DEPTH)?;
         serde_json::from_slice(&bytes).map_err(Error::Claims)
     };
@@ -47,7 +47,7 @@ pub fn decode_unverified(token: &str) -> Result<Unverified, Error> {
         header: object(h, "header is not canonical base64url")?,
         claims: object(p, "payload is not canonical base64url")?,
         signature_len: b64::decode(s.as_bytes())
-            .ok_or(Error::Malformed("signature is not canonical base64url"))?
+            .ok_or_else(|| Error::Malformed("signature is not canonical base64url"))?
             .len(),
     })
 }

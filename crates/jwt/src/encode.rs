@@ -7,29 +7,18 @@ use crate::error::Error;
 use crate::header::Header;
 use crate::key::SigningKey;
 
-#[derive(Serialize)]
-struct HeaderOut<'a> {
-    alg: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    typ: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cty: Option<&'a str>,
-    kid: &'a str,
-}
-
 /// Signs `claims` with `key`, which sets `alg` and `kid`.
 ///
 /// The claims must serialize to a JSON object without duplicate member
 /// names (a `#[serde(flatten)]` map can otherwise repeat a field).
 /// Registered claims are not added or checked here: set `exp` yourself.
 pub fn encode(header: &Header, claims: &impl Serialize, key: &SigningKey) -> Result<String, Error> {
-    let header = serde_json::to_vec(&HeaderOut {
-        alg: key.algorithm().name(),
-        typ: header.typ.as_deref(),
-        cty: header.cty.as_deref(),
-        kid: key.kid(),
-    })
-    .map_err(|_| Error::Encode("header does not serialize"))?;
+    let header = crate::header::header_json(
+        key.algorithm(),
+        key.kid(),
+        header.typ.as_deref(),
+        header.cty.as_deref(),
+    )?;
     let claims =
         serde_json::to_vec(claims).map_err(|_| Error::Encode("claims do not serialize to JSON"))?;
     crate::json::validate(&claims, usize::MAX)

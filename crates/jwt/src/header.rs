@@ -30,6 +30,36 @@ impl Header {
     }
 }
 
+#[derive(serde::Serialize)]
+struct HeaderOut<'a> {
+    alg: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    typ: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cty: Option<&'a str>,
+    kid: &'a str,
+}
+
+/// The header JSON passcard writes for a key: `alg`, `typ`, `cty`, `kid`.
+pub(crate) fn header_json(
+    alg: Algorithm,
+    kid: &str,
+    typ: Option<&str>,
+    cty: Option<&str>,
+) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(&HeaderOut {
+        alg: alg.name(),
+        typ,
+        cty,
+        kid,
+    })
+    .map_err(|_| Error::Encode("header does not serialize"))
+}
+
+/// The `typ` values whose passcard-written headers a key recognises without
+/// parsing (see [`crate::key::VerifyingKey`]).
+pub(crate) const COMMON_TYPS: [Option<&str>; 3] = [None, Some("at+jwt"), Some("JWT")];
+
 /// The header of a token under verification, borrowed from its decoded JSON.
 ///
 /// Key material named or embedded in it (`jwk`, `jku`, `x5u`, `x5c`) is
@@ -56,13 +86,14 @@ impl<'a> RawHeader<'a> {
         let mut kid = None;
         let mut typ = None;
         json::object_members(doc, max_depth, |name, value| {
-            if name.is(b"alg") {
+            let name = name.bytes();
+            if *name == *b"alg" {
                 alg = Some(string("alg", value)?);
-            } else if name.is(b"kid") {
+            } else if *name == *b"kid" {
                 kid = Some(string("kid", value)?);
-            } else if name.is(b"typ") {
+            } else if *name == *b"typ" {
                 typ = Some(string("typ", value)?);
-            } else if name.is(b"crit") {
+            } else if *name == *b"crit" {
                 // passcard implements no extension, so any entry is one it
                 // does not understand (RFC 7515 4.1.11); an empty list is
                 // invalid.
@@ -87,7 +118,7 @@ impl<'a> RawHeader<'a> {
                 return Err(Error::UnsupportedCritical(printable(
                     first.decode()?.as_bytes(),
                 )));
-            } else if name.is(b"b64") {
+            } else if *name == *b"b64" {
                 match value {
                     Value::Bool(true) => {}
                     Value::Bool(false) => return Err(Error::UnencodedPayload),
@@ -101,7 +132,7 @@ impl<'a> RawHeader<'a> {
             }
             Ok(())
         })?;
-        let alg = alg.ok_or(Error::MissingClaim("alg"))?;
+        let alg = alg.ok_or_else(|| Error::MissingClaim("alg"))?;
         let alg = Algorithm::from_bytes(&alg.decode()?.as_bytes())?;
         Ok(Self { alg, kid, typ })
     }

@@ -30,6 +30,21 @@ impl<'a> JStr<'a> {
         }
     }
 
+    /// The decoded string as bytes, borrowed when it has no escapes. For
+    /// matching member names: `match &*name.bytes() { b"exp" => … }`.
+    #[inline]
+    pub(crate) fn bytes(&self) -> Cow<'a, [u8]> {
+        if self.escaped {
+            match self.decode() {
+                Ok(s) => Cow::Owned(s.into_owned().into_bytes()),
+                // Undecodable: matches no name.
+                Err(_) => Cow::Borrowed(&[]),
+            }
+        } else {
+            Cow::Borrowed(self.raw)
+        }
+    }
+
     /// The decoded string.
     pub(crate) fn decode(&self) -> Result<Cow<'a, str>, Error> {
         let s = core::str::from_utf8(self.raw).map_err(|_| Error::Malformed("invalid UTF-8"))?;
@@ -38,13 +53,6 @@ impl<'a> JStr<'a> {
         } else {
             Ok(Cow::Borrowed(s))
         }
-    }
-
-    fn same(&self, other: &Self) -> Result<bool, Error> {
-        if !self.escaped && !other.escaped {
-            return Ok(self.raw == other.raw);
-        }
-        Ok(self.decode()? == other.decode()?)
     }
 }
 
@@ -79,7 +87,8 @@ pub(crate) fn object_members<'a>(
     max_depth: usize,
     member: impl FnMut(JStr<'a>, Value<'a>) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    core::str::from_utf8(doc).map_err(|_| Error::Malformed("invalid UTF-8"))?;
+    // UTF-8 is checked per string (the only place JSON allows non-ASCII),
+    // and only for strings that have non-ASCII bytes.
     let mut p = Parser {
         buf: doc,
         pos: 0,
@@ -216,7 +225,7 @@ impl<'a> Parser<'a> {
 
     /// A value inside a container at `depth`.
     fn value(&mut self, depth: usize) -> Result<Value<'a>, Error> {
-        Ok(match self.peek().ok_or(SYNTAX)? {
+        Ok(match self.peek().ok_or_else(|| SYNTAX)? {
             b'"' => Value::Str(self.string()?),
             b'{' => {
                 self.object(depth + 1, |_, _| Ok(()))?;
@@ -292,76 +301,151 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let start = self.pos;
         let mut escaped = false;
+        let mut non_ascii = false;
         loop {
-            match self.peek().ok_or(SYNTAX)? {
-                b'"' => {
+            // A table lookup per byte beats memchr on the short strings of
+            // JWT headers and claims.
+            while let Some(&b) = self.buf.get(self.pos) {
+                if STRING_STOP[usize::from(b)] {
+                    if b < 0x80 {
+                        break;
+                    }
+                    non_ascii = true;
+                }
+                self.pos += 1;
+            }
+            match self.buf.get(self.pos) {
+                Some(b'"') => {
                     let raw = &self.buf[start..self.pos];
+                    if non_ascii && core::str::from_utf8(raw).is_err() {
+                        return Err(Error::Malformed("invalid UTF-8"));
+                    }
                     self.pos += 1;
                     return Ok(JStr { raw, escaped });
                 }
-                b'\\' => {
-                    escaped = true;
-                    match self.buf.get(self.pos + 1).copied().ok_or(SYNTAX)? {
-                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.pos += 2,
-                        b'u' => {
-                            let hex = self.buf.get(self.pos + 2..self.pos + 6).ok_or(SYNTAX)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return Err(SYNTAX);
-                            }
-                            self.pos += 6;
-                        }
-                        _ => return Err(SYNTAX),
+                Some(b'\\') => {}
+                _ => return Err(SYNTAX),
+            }
+            escaped = true;
+            match self.buf.get(self.pos + 1).copied() {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
+                Some(b'u') => {
+                    let Some(hex) = self.buf.get(self.pos + 2..self.pos + 6) else {
+                        return Err(SYNTAX);
+                    };
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(SYNTAX);
                     }
+                    self.pos += 6;
                 }
-                0x00..=0x1f => return Err(SYNTAX),
-                _ => self.pos += 1,
+                _ => return Err(SYNTAX),
             }
         }
     }
+}
+
+/// Bytes that stop the fast scan of a string: the quote, the backslash,
+/// control characters (which JSON forbids unescaped), and non-ASCII bytes
+/// (noted, so the string's UTF-8 gets checked).
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    while i < 0x80 {
+        i += 1;
+    }
+    while i < 0x100 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// A cheap fingerprint of an unescaped name: its length and first seven
+/// bytes. Equal fingerprints of names up to seven bytes mean equal names.
+#[inline]
+fn fingerprint(raw: &[u8]) -> u64 {
+    let mut f = (raw.len() as u64) << 56;
+    for (i, &b) in raw.iter().take(7).enumerate() {
+        f |= u64::from(b) << (i * 8);
+    }
+    f
 }
 
 /// Member names seen so far in one object: a linear scan over the first few
 /// (no allocation for ordinary objects), a hash set beyond that so a hostile
 /// object with thousands of members costs linear time.
-#[derive(Default)]
 struct Seen<'a> {
-    first: [Option<JStr<'a>>; 16],
+    fps: [u64; SMALL],
+    keys: [&'a [u8]; SMALL],
     n: usize,
+    /// Once a name has escapes, or there are many names: all names, decoded.
     many: Option<HashSet<Cow<'a, str>>>,
 }
 
+const SMALL: usize = 16;
+
+impl Default for Seen<'_> {
+    fn default() -> Self {
+        Self {
+            fps: [0; SMALL],
+            keys: [&[]; SMALL],
+            n: 0,
+            many: None,
+        }
+    }
+}
+
 impl<'a> Seen<'a> {
+    #[inline]
     fn insert(&mut self, key: JStr<'a>) -> Result<(), Error> {
-        if let Some(many) = &mut self.many {
-            let name = key.decode()?;
-            if many.contains(&name) {
-                return Err(Error::DuplicateMember(crate::alg::printable(
-                    name.as_bytes(),
-                )));
+        if self.many.is_none() && !key.escaped && self.n < SMALL {
+            // Fast path: unescaped names, compared by fingerprint first.
+            let fp = fingerprint(key.raw);
+            for i in 0..self.n {
+                if self.fps[i] == fp && (key.raw.len() <= 7 || self.keys[i] == key.raw) {
+                    return Err(duplicate(key.raw));
+                }
             }
-            many.insert(name);
-            return Ok(());
-        }
-        for prev in self.first[..self.n].iter().flatten() {
-            if prev.same(&key)? {
-                return Err(Error::DuplicateMember(crate::alg::printable(
-                    key.decode()?.as_bytes(),
-                )));
-            }
-        }
-        if self.n < self.first.len() {
-            self.first[self.n] = Some(key);
+            self.fps[self.n] = fp;
+            self.keys[self.n] = key.raw;
             self.n += 1;
             return Ok(());
         }
-        let mut many = HashSet::with_capacity(64);
-        for prev in self.first.iter().flatten() {
-            many.insert(prev.decode()?);
+        self.insert_slow(key)
+    }
+
+    #[cold]
+    fn insert_slow(&mut self, key: JStr<'a>) -> Result<(), Error> {
+        let many = match &mut self.many {
+            Some(many) => many,
+            None => {
+                let mut many = HashSet::with_capacity(2 * SMALL);
+                for raw in &self.keys[..self.n] {
+                    let name =
+                        core::str::from_utf8(raw).map_err(|_| Error::Malformed("invalid UTF-8"))?;
+                    many.insert(Cow::Borrowed(name));
+                }
+                self.many.insert(many)
+            }
+        };
+        let name = key.decode()?;
+        if many.contains(&name) {
+            return Err(duplicate(name.as_bytes()));
         }
-        many.insert(key.decode()?);
-        self.many = Some(many);
+        many.insert(name);
         Ok(())
     }
+}
+
+#[cold]
+fn duplicate(name: &[u8]) -> Error {
+    Error::DuplicateMember(crate::alg::printable(name))
 }
 
 /// Decodes the escapes of a string already checked by the scanner.
@@ -373,7 +457,7 @@ fn unescape(s: &str) -> Result<String, Error> {
             out.push(c);
             continue;
         }
-        let decoded = match chars.next().ok_or(SYNTAX)? {
+        let decoded = match chars.next().ok_or_else(|| SYNTAX)? {
             '"' => '"',
             '\\' => '\\',
             '/' => '/',
@@ -393,9 +477,10 @@ fn unescape(s: &str) -> Result<String, Error> {
                         return Err(Error::Malformed("lone surrogate in JSON string"));
                     }
                     let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                    char::from_u32(cp).ok_or(SYNTAX)?
+                    char::from_u32(cp).ok_or_else(|| SYNTAX)?
                 } else {
-                    char::from_u32(hi).ok_or(Error::Malformed("lone surrogate in JSON string"))?
+                    char::from_u32(hi)
+                        .ok_or_else(|| Error::Malformed("lone surrogate in JSON string"))?
                 }
             }
             _ => return Err(SYNTAX),
@@ -408,7 +493,11 @@ fn unescape(s: &str) -> Result<String, Error> {
 fn hex4(chars: &mut core::str::Chars<'_>) -> Result<u32, Error> {
     let mut v = 0;
     for _ in 0..4 {
-        v = v * 16 + chars.next().and_then(|c| c.to_digit(16)).ok_or(SYNTAX)?;
+        v = v * 16
+            + chars
+                .next()
+                .and_then(|c| c.to_digit(16))
+                .ok_or_else(|| SYNTAX)?;
     }
     Ok(v)
 }

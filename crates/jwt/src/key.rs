@@ -219,6 +219,16 @@ impl Material {
     }
 }
 
+fn known_headers(alg: Algorithm, kid: &str) -> Vec<(String, Option<&'static str>)> {
+    crate::header::COMMON_TYPS
+        .iter()
+        .filter_map(|&typ| {
+            let json = crate::header::header_json(alg, kid, typ, None).ok()?;
+            Some((b64::encode(&json), typ))
+        })
+        .collect()
+}
+
 fn check_secret(alg: Algorithm, secret: &[u8]) -> Result<(), Error> {
     if !alg.is_symmetric() {
         return Err(Error::InvalidKey(
@@ -307,6 +317,7 @@ impl SigningKey {
             kid: self.kid.clone(),
             verifier: self.verifier.clone(),
             public: self.public_jwk(),
+            known_headers: known_headers(self.alg, &self.kid),
         }
     }
 
@@ -348,12 +359,18 @@ impl fmt::Debug for SigningKey {
 /// A key that verifies tokens of one algorithm: a public key, or an HMAC
 /// secret. Holds precomputed state (the HMAC key schedule, the parsed
 /// public key), so verification does no per-token key work.
+///
+/// It also keeps the base64url form of the headers passcard itself writes
+/// for this key (with `typ` absent, `at+jwt` or `JWT`): a token whose header
+/// is byte-for-byte one of them needs no header decoding or parsing. This
+/// is exact, not a guess: the same bytes always parse the same way.
 #[derive(Clone)]
 pub struct VerifyingKey {
     alg: Algorithm,
     kid: Arc<str>,
     verifier: Verifier,
     public: Option<Jwk>,
+    known_headers: Vec<(String, Option<&'static str>)>,
 }
 
 impl VerifyingKey {
@@ -377,6 +394,7 @@ impl VerifyingKey {
         Ok(Self {
             alg,
             verifier: material.verifier(alg)?,
+            known_headers: known_headers(alg, &kid),
             kid,
             public,
         })
@@ -386,6 +404,7 @@ impl VerifyingKey {
     #[must_use]
     pub fn with_kid(mut self, kid: &str) -> Self {
         self.kid = kid.into();
+        self.known_headers = known_headers(self.alg, kid);
         if let Some(jwk) = &mut self.public {
             jwk.kid = Some(kid.to_owned());
         }
@@ -409,6 +428,15 @@ impl VerifyingKey {
     /// The public JWK, or `None` for an HMAC key (never published).
     pub fn public_jwk(&self) -> Option<&Jwk> {
         self.public.as_ref()
+    }
+
+    /// If `encoded` is a header passcard writes for this key, its `typ`.
+    #[inline]
+    pub(crate) fn known_header(&self, encoded: &[u8]) -> Option<Option<&'static str>> {
+        self.known_headers
+            .iter()
+            .find(|(h, _)| h.as_bytes() == encoded)
+            .map(|(_, typ)| *typ)
     }
 
     #[inline]

@@ -103,26 +103,26 @@ impl Validator {
     pub(crate) fn check(
         &self,
         claims: &RawClaims<'_>,
-        typ: Option<JStr<'_>>,
+        typ: Option<&str>,
         now: UnixTime,
     ) -> Result<(), Error> {
         if let Some(expected) = &self.typ {
             let Some(typ) = typ else {
                 return Err(Error::WrongType);
             };
-            if !typ_matches(&typ.decode()?, expected) {
+            if !typ_matches(typ, expected) {
                 return Err(Error::WrongType);
             }
         }
         if let Expect::OneOf(issuers) = &self.issuer {
-            let iss = claims.iss.ok_or(Error::MissingClaim("iss"))?;
+            let iss = claims.iss.ok_or_else(|| Error::MissingClaim("iss"))?;
             if !issuers.iter().any(|i| iss.is(i.as_bytes())) {
                 return Err(Error::WrongIssuer);
             }
         }
         if let Expect::OneOf(audiences) = &self.audience {
             let matches = |s: &JStr<'_>| audiences.iter().any(|a| s.is(a.as_bytes()));
-            let ok = match claims.aud.ok_or(Error::MissingClaim("aud"))? {
+            let ok = match claims.aud.ok_or_else(|| Error::MissingClaim("aud"))? {
                 Value::Str(s) => matches(&s),
                 Value::Array(items) => {
                     let mut any = false;

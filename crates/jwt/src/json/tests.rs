@@ -85,8 +85,11 @@ fn bounds_depth() {
 
 #[test]
 fn rejects_lone_surrogate_in_names() {
-    assert!(check(r#"{"\ud800":1}"#).is_ok()); // only one name: never decoded
+    // Escaped names are decoded for comparison; a lone surrogate cannot be.
+    assert!(check(r#"{"\ud800":1}"#).is_err());
     assert!(check(r#"{"\ud800":1,"\ud800":2}"#).is_err());
+    // In values it is left to the claims type to accept or refuse.
+    assert!(check(r#"{"a":"\ud800"}"#).is_ok());
 }
 
 #[test]
@@ -146,4 +149,13 @@ fn arb_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
                 .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
         ]
     })
+}
+
+#[test]
+fn utf8_is_checked_inside_strings_and_refused_outside() {
+    assert!(validate("{\"é\":\"ünïcode\"}".as_bytes(), 4).is_ok());
+    assert!(validate(b"{\"a\":\"\xc3\"}", 4).is_err());
+    assert!(validate(b"{\"\xff\":1}", 4).is_err());
+    assert!(validate(b"{\"a\":1}\xff", 4).is_err());
+    assert!(validate(b"{\"a\":\xc3\xa9}", 4).is_err());
 }

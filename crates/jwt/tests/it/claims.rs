@@ -204,3 +204,45 @@ fn max_token_size_is_configurable() {
         .unwrap_err();
     assert!(matches!(err, Error::TooLarge { .. }), "{err}");
 }
+
+#[test]
+fn headers_passcard_writes_are_checked_like_any_other() {
+    // These headers take the pre-encoded fast path; the policy still applies.
+    let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let keys = KeySet::from(key.verifying_key());
+    let policy = Validator::builder()
+        .any_issuer()
+        .any_audience()
+        .typ("at+jwt")
+        .build();
+    let body = serde_json::json!({"exp": NOW.as_secs() + 60});
+    for (header, ok) in [
+        (Header::new().typ("at+jwt"), true),
+        (Header::new().typ("JWT"), false),
+        (Header::new(), false),
+        (Header::new().typ("application/at+jwt"), true),
+    ] {
+        let token = encode(&header, &body, &key).unwrap();
+        let r = keys.verify::<serde_json::Value>(&token, &policy, NOW);
+        assert_eq!(r.is_ok(), ok, "{header:?}: {r:?}");
+        if !ok {
+            assert!(matches!(r, Err(Error::WrongType)));
+        }
+        // A flipped signature byte still fails on the fast path.
+        let mut bad = token.into_bytes();
+        let last = bad.len() - 2;
+        bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
+        let bad = String::from_utf8(bad).unwrap();
+        assert!(
+            keys.verify::<serde_json::Value>(&bad, &policy, NOW)
+                .is_err()
+        );
+    }
+    // Another key's header is not recognised as this key's.
+    let other = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let token = encode(&Header::new().typ("at+jwt"), &body, &other).unwrap();
+    assert!(matches!(
+        keys.verify::<serde_json::Value>(&token, &policy, NOW),
+        Err(Error::UnknownKid(_))
+    ));
+}
