@@ -12,6 +12,11 @@
 //! * `provider`: ring against aws-lc-rs on the raw primitives, the
 //!   measurement behind the choice of aws-lc-rs.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "benchmark harness: a failure should stop the run"
+)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -224,7 +229,7 @@ fn asymmetric(c: &mut Criterion) {
             .unwrap(),
         };
         let dot = case.token.rfind('.').unwrap();
-        let input = case.token[..dot].as_bytes().to_vec();
+        let input = case.token.as_bytes()[..dot].to_vec();
         let sig = URL_SAFE_NO_PAD.decode(&case.token[dot + 1..]).unwrap();
 
         let mut g = c.benchmark_group(group);
@@ -296,7 +301,7 @@ fn provider(c: &mut Criterion) {
     let token = encode(&Header::new(), &serde_json::json!({"exp": 1}), &rsa).unwrap();
     let dot = token.rfind('.').unwrap();
     let (input, sig) = (
-        token[..dot].as_bytes(),
+        &token.as_bytes()[..dot],
         URL_SAFE_NO_PAD.decode(&token[dot + 1..]).unwrap(),
     );
     let a = aws_lc_rs::rsa::PublicKeyComponents {

@@ -11,6 +11,11 @@
 //! ```
 //! Per-verify instructions = (refs at 20000 - refs at 0) / 20000.
 
+#![allow(
+    clippy::expect_used,
+    reason = "measurement harness: a failure should stop the run"
+)]
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use passcard_jwt::{Algorithm, Header, KeySet, SigningKey, UnixTime, Validator, encode};

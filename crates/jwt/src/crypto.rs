@@ -14,6 +14,10 @@ use crate::alg::Algorithm;
 use crate::error::Error;
 
 /// Precomputed signing state.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "few, long-lived keys; the HMAC state inline saves a pointer chase per token"
+)]
 pub(crate) enum Signer {
     /// HMAC, with the key schedule (inner and outer pads) already hashed.
     Hmac(hmac::Key),
@@ -25,6 +29,10 @@ pub(crate) enum Signer {
 /// Precomputed verification state: the HMAC key schedule, or a public key
 /// parsed once (no per-token key parsing).
 #[derive(Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "few, long-lived keys; the HMAC state inline saves a pointer chase per token"
+)]
 pub(crate) enum Verifier {
     Hmac(hmac::Key),
     Public(ParsedPublicKey),
@@ -142,8 +150,14 @@ pub(crate) fn ed25519_verifier(x: &[u8]) -> Result<Verifier, Error> {
 
 // ECDSA P-256 --------------------------------------------------------------
 
-/// Returns (d, x, y).
-pub(crate) fn es256_generate() -> Result<(Zeroizing<Vec<u8>>, Vec<u8>, Vec<u8>), Error> {
+/// A generated P-256 key: private scalar and public coordinates.
+pub(crate) struct EcParts {
+    pub(crate) d: Zeroizing<Vec<u8>>,
+    pub(crate) x: Vec<u8>,
+    pub(crate) y: Vec<u8>,
+}
+
+pub(crate) fn es256_generate() -> Result<EcParts, Error> {
     let kp = signature::EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
         .map_err(|_| Error::Rng)?;
     let d = kp
@@ -155,11 +169,11 @@ pub(crate) fn es256_generate() -> Result<(Zeroizing<Vec<u8>>, Vec<u8>, Vec<u8>),
     if point.len() != 65 || point[0] != 4 {
         return Err(Error::InvalidKey("unexpected P-256 public key encoding"));
     }
-    Ok((
-        Zeroizing::new(d.as_ref().to_vec()),
-        point[1..33].to_vec(),
-        point[33..].to_vec(),
-    ))
+    Ok(EcParts {
+        d: Zeroizing::new(d.as_ref().to_vec()),
+        x: point[1..33].to_vec(),
+        y: point[33..].to_vec(),
+    })
 }
 
 fn p256_point(x: &[u8], y: &[u8]) -> Result<[u8; 65], Error> {

@@ -133,7 +133,7 @@ impl<'a> RawHeader<'a> {
             Ok(())
         })?;
         let alg = alg.ok_or_else(|| Error::MissingClaim("alg"))?;
-        let alg = Algorithm::from_bytes(&alg.decode()?.as_bytes())?;
+        let alg = Algorithm::from_bytes(alg.decode()?.as_bytes())?;
         Ok(Self { alg, kid, typ })
     }
 }

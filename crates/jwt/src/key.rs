@@ -110,7 +110,7 @@ impl Material {
                 Self::Okp { x, d: Some(d) }
             }
             Algorithm::ES256 => {
-                let (d, x, y) = crypto::es256_generate()?;
+                let crypto::EcParts { d, x, y } = crypto::es256_generate()?;
                 Self::Ec { x, y, d: Some(d) }
             }
             Algorithm::RS256 => Self::Rsa(crypto::rs256_generate()?),

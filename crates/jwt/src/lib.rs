@@ -69,6 +69,13 @@ mod time;
 pub mod validation;
 mod verify;
 
+/// A fresh token id (`jti`): 128 bits from the OS CSPRNG, base64url.
+pub fn new_jti() -> Result<String, Error> {
+    let mut id = [0u8; 16];
+    crypto::random(&mut id)?;
+    Ok(b64::encode(&id))
+}
+
 pub use alg::Algorithm;
 pub use encode::encode;
 pub use error::Error;

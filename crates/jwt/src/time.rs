@@ -58,7 +58,7 @@ impl NumericDate {
     /// Validates a NumericDate: a finite, non-negative number of seconds
     /// before the year 10000. Returns `None` otherwise.
     pub fn new(secs: f64) -> Option<Self> {
-        (secs.is_finite() && secs >= 0.0 && secs < YEAR_10000).then_some(Self(secs))
+        (0.0..YEAR_10000).contains(&secs).then_some(Self(secs))
     }
 
     /// The date in seconds since the epoch.

@@ -1,4 +1,10 @@
 //! passcard-jwt integration tests: one binary, one module per area.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 /// Claim validation: times, issuer, audience, type, required claims.
 mod claims;

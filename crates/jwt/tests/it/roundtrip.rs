@@ -60,7 +60,7 @@ proptest! {
     ) {
         let key = &KEYS[key];
         let token = encode(&Header::new(), &claims("42", "user", &Default::default()), key).unwrap();
-        let mut bytes = token.clone().into_bytes();
+        let mut bytes = token.into_bytes();
         let i = pos.index(bytes.len());
         prop_assume!(bytes[i] != byte);
         bytes[i] = byte;

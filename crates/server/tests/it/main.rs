@@ -1,1 +1,10 @@
+//! passcard (server crate) integration tests: one binary, one module per area.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
+/// The `passcard` CLI, run as a process: keygen, token issue/inspect/verify.
+mod cli;

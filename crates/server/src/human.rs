@@ -1,0 +1,114 @@
+//! Durations and dates as people write and read them.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use passcard_jwt::UnixTime;
+
+/// Parses a duration like `5m`, `1h 30m`, `90s` or `14d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e}; write a duration like 30s, 5m, 1h or 14d"))
+}
+
+/// Parses a point in time: Unix seconds, or an RFC 3339 date.
+pub fn parse_time(s: &str) -> Result<UnixTime, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(UnixTime::from_secs(secs));
+    }
+    let t = humantime::parse_rfc3339_weak(s).map_err(|_| {
+        format!("\"{s}\" is neither a Unix time nor an RFC 3339 date like 2026-11-26T12:00:00Z")
+    })?;
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| format!("\"{s}\" is before 1970"))?
+        .as_secs();
+    Ok(UnixTime::from_secs(secs))
+}
+
+/// An RFC 3339 UTC date for Unix seconds (`2026-11-26T22:15:31Z`).
+pub fn date(secs: u64) -> String {
+    match UNIX_EPOCH.checked_add(Duration::from_secs(secs)) {
+        Some(t) => humantime::format_rfc3339_seconds(t).to_string(),
+        None => format!("{secs} (out of range)"),
+    }
+}
+
+/// A span in its two largest units: `4m 12s`, `3h`, `2d 5h`.
+pub fn span(secs: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    if secs == 0 {
+        return "0s".to_owned();
+    }
+    let mut parts = Vec::new();
+    let mut rest = secs;
+    for (size, name) in UNITS {
+        if rest >= size {
+            parts.push(format!("{}{name}", rest / size));
+            rest %= size;
+        } else if !parts.is_empty() {
+            // Keep the two units adjacent: "1h 0m" reads worse than "1h".
+            break;
+        }
+        if parts.len() == 2 {
+            break;
+        }
+    }
+    parts.join(" ")
+}
+
+/// "expires in 4m 12s" / "expired 3h ago", relative to `now`.
+pub fn expiry(exp: u64, now: UnixTime) -> String {
+    let now = now.as_secs();
+    if exp > now {
+        format!("expires in {}", span(exp - now))
+    } else {
+        format!("expired {} ago", span(now - exp))
+    }
+}
+
+/// "in 5m" / "5m ago", relative to `now`.
+pub fn relative(t: u64, now: UnixTime) -> String {
+    let now = now.as_secs();
+    if t > now {
+        format!("in {}", span(t - now))
+    } else {
+        format!("{} ago", span(now - t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_use_two_units() {
+        assert_eq!(span(252), "4m 12s");
+        assert_eq!(span(3 * 3600), "3h");
+        assert_eq!(span(3 * 3600 + 59), "3h");
+        assert_eq!(span(2 * 86_400 + 5 * 3600 + 7), "2d 5h");
+        assert_eq!(span(59), "59s");
+        assert_eq!(span(0), "0s");
+    }
+
+    #[test]
+    fn expiry_reads_naturally() {
+        let now = UnixTime::from_secs(1_000_000);
+        assert_eq!(expiry(1_000_252, now), "expires in 4m 12s");
+        assert_eq!(expiry(1_000_000 - 3 * 3600, now), "expired 3h ago");
+        assert_eq!(relative(1_000_000 - 60, now), "1m ago");
+    }
+
+    #[test]
+    fn times_parse_as_unix_or_rfc3339() {
+        assert_eq!(parse_time("1800000000").unwrap().as_secs(), 1_800_000_000);
+        assert_eq!(
+            parse_time("2026-11-26T12:00:00Z").unwrap().as_secs(),
+            1_795_694_400
+        );
+        assert!(parse_time("yesterday").is_err());
+        assert_eq!(date(1_795_694_400), "2026-11-26T12:00:00Z");
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}
