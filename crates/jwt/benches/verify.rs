@@ -24,32 +24,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use passcard_jwt::{Algorithm, Header, KeySet, SigningKey, UnixTime, Validator, encode};
-use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Deserialize)]
-struct Access {
-    iss: String,
-    aud: String,
-    sub: String,
-    role: String,
-    iat: u64,
-    exp: u64,
-    jti: String,
-    ver: u64,
-}
-
-fn access(now: u64) -> Access {
-    Access {
-        iss: "https://auth.passcard.example".into(),
-        aud: "passcard".into(),
-        sub: "1234567".into(),
-        role: "admin".into(),
-        iat: now,
-        exp: now + 3600,
-        jti: "f3hX9kQ2b7mZ1pL0vN8rT4yW6cA5eJ".into(),
-        ver: 7,
-    }
-}
+#[path = "support/access.rs"]
+mod access;
+use access::{Access, access};
 
 fn b64d(s: &Option<String>) -> Vec<u8> {
     URL_SAFE_NO_PAD.decode(s.as_deref().unwrap()).unwrap()
@@ -60,6 +38,34 @@ struct Case {
     keys: KeySet,
     jwt_key: jsonwebtoken::DecodingKey,
     jwt_validation: jsonwebtoken::Validation,
+}
+
+impl Case {
+    /// The passcard and jsonwebtoken lines of a verify group.
+    fn bench_both(
+        &self,
+        g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        policy: &Validator,
+        now: UnixTime,
+    ) {
+        g.bench_function("passcard", |b| {
+            b.iter(|| {
+                self.keys
+                    .verify::<Access>(black_box(&self.token), policy, now)
+                    .unwrap()
+            })
+        });
+        g.bench_function("jsonwebtoken", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<Access>(
+                    black_box(&self.token),
+                    &self.jwt_key,
+                    &self.jwt_validation,
+                )
+                .unwrap()
+            })
+        });
+    }
 }
 
 fn case(alg: Algorithm, now: UnixTime) -> (Case, SigningKey) {
@@ -136,23 +142,7 @@ fn hs256(c: &mut Criterion) {
     println!("typical token: {} bytes", case.token.len());
 
     let mut g = c.benchmark_group("hs256_verify_decode");
-    g.bench_function("passcard", |b| {
-        b.iter(|| {
-            case.keys
-                .verify::<Access>(black_box(&case.token), &policy, now)
-                .unwrap()
-        })
-    });
-    g.bench_function("jsonwebtoken", |b| {
-        b.iter(|| {
-            jsonwebtoken::decode::<Access>(
-                black_box(&case.token),
-                &case.jwt_key,
-                &case.jwt_validation,
-            )
-            .unwrap()
-        })
-    });
+    case.bench_both(&mut g, &policy, now);
     let hkey = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.secret().unwrap());
     g.bench_function("floor", |b| {
         b.iter(|| {
@@ -233,23 +223,7 @@ fn asymmetric(c: &mut Criterion) {
         let sig = URL_SAFE_NO_PAD.decode(&case.token[dot + 1..]).unwrap();
 
         let mut g = c.benchmark_group(group);
-        g.bench_function("passcard", |b| {
-            b.iter(|| {
-                case.keys
-                    .verify::<Access>(black_box(&case.token), &policy, now)
-                    .unwrap()
-            })
-        });
-        g.bench_function("jsonwebtoken", |b| {
-            b.iter(|| {
-                jsonwebtoken::decode::<Access>(
-                    black_box(&case.token),
-                    &case.jwt_key,
-                    &case.jwt_validation,
-                )
-                .unwrap()
-            })
-        });
+        case.bench_both(&mut g, &policy, now);
         g.bench_function("raw_primitive", |b| {
             b.iter(|| raw.verify_sig(black_box(&input), &sig).unwrap())
         });

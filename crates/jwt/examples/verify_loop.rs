@@ -19,35 +19,17 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use passcard_jwt::{Algorithm, Header, KeySet, SigningKey, UnixTime, Validator, encode};
-use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Deserialize)]
-struct Access {
-    iss: String,
-    aud: String,
-    sub: String,
-    role: String,
-    iat: u64,
-    exp: u64,
-    jti: String,
-    ver: u64,
-}
+#[path = "../benches/support/access.rs"]
+mod access;
+use access::{Access, access};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let imp = args.next().unwrap_or_else(|| "passcard".into());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
     let now = UnixTime::now();
-    let claims = Access {
-        iss: "https://auth.passcard.example".into(),
-        aud: "passcard".into(),
-        sub: "1234567".into(),
-        role: "admin".into(),
-        iat: now.as_secs(),
-        exp: now.as_secs() + 3600,
-        jti: "f3hX9kQ2b7mZ1pL0vN8rT4yW6cA5eJ".into(),
-        ver: 7,
-    };
+    let claims = access(now.as_secs());
     let key = SigningKey::hmac(Algorithm::HS256, &[42; 32]).expect("key");
     let token = encode(&Header::new().typ("at+jwt"), &claims, &key).expect("encode");
     let keys = KeySet::from(key.verifying_key());

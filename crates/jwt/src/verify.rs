@@ -52,8 +52,8 @@ pub struct VerifiedJws {
 /// (up to the token limit) fall back to the heap.
 const HEADER_STACK: usize = 256;
 const PAYLOAD_STACK: usize = 1024;
-/// Room for HMAC, Ed25519 and ECDSA signatures; RSA ones go to the heap.
-const SIG_STACK: usize = 64;
+/// Room for every signature up to RSA-4096; larger ones go to the heap.
+const SIG_STACK: usize = 512;
 
 const HEADER_B64: &str = "header is not canonical base64url";
 const PAYLOAD_B64: &str = "payload is not canonical base64url";
