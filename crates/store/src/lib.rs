@@ -1,0 +1,251 @@
+//! passcard-store: durable state behind one trait.
+//!
+//! [`Store`] is what the server needs: users, refresh-token families, the
+//! revocation event log, and shared server secrets. Backends implement it;
+//! nothing outside a backend module knows which one is in use. [`open`]
+//! picks the backend from the URL scheme.
+//!
+//! Every query a backend runs increments [`Store::queries`], so tests and
+//! metrics can prove that a code path touches no store at all.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// A user account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct User {
+    /// Integer id; the `sub` of the user's tokens.
+    pub id: i64,
+    /// Unique, lowercase username.
+    pub username: String,
+    /// PHC string of the argon2id password hash.
+    pub password_hash: String,
+    /// Role: `user` or `admin` (a string, so more can come).
+    pub role: String,
+    /// A banned user can neither log in nor refresh.
+    pub disabled: bool,
+    /// Bumped by every revocation of all the user's tokens; access tokens
+    /// carry it as `ver`.
+    pub token_version: i64,
+}
+
+/// A refresh token as stored: its SHA-256 hash, never the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefreshRecord {
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// The family (one login) it belongs to.
+    pub family_id: i64,
+    /// The user.
+    pub user_id: i64,
+    /// Unix seconds after which it is refused.
+    pub expires_at: i64,
+    /// When it was rotated, if it was.
+    pub used_at: Option<i64>,
+    /// Whether its family was revoked.
+    pub family_revoked: bool,
+}
+
+/// A refresh token to store.
+#[derive(Clone, Debug)]
+pub struct NewRefresh {
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// Its family.
+    pub family_id: i64,
+    /// The user.
+    pub user_id: i64,
+    /// Unix seconds after which it is refused.
+    pub expires_at: i64,
+}
+
+/// What happened when a refresh token was presented for rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was unused; it is now used and its successor is stored.
+    Rotated,
+    /// The token had already been rotated, at this time.
+    AlreadyUsed {
+        /// Unix seconds.
+        used_at: i64,
+    },
+}
+
+/// What a revocation event revokes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Revocation {
+    /// One access token, by `jti`, until its `exp`.
+    Jti {
+        /// The token id.
+        jti: String,
+        /// The token's `exp`; the entry is useless after it.
+        expires_at: i64,
+    },
+    /// Every access token of the user with `ver` below `version`.
+    Version {
+        /// The user's new token version.
+        version: i64,
+    },
+}
+
+/// One entry of the revocation event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RevocationEvent {
+    /// Monotonically increasing id.
+    pub id: i64,
+    /// The user concerned.
+    pub user_id: i64,
+    /// What is revoked.
+    pub revocation: Revocation,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A unique value (a username) is taken.
+    #[error("already exists")]
+    Conflict,
+    /// The URL names no supported backend.
+    #[error("unsupported database URL scheme \"{0}\" (supported: sqlite:)")]
+    UnsupportedUrl(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// The storage interface of passcard.
+///
+/// Methods that revoke write the durable change and its revocation event in
+/// one transaction, so the log never misses a change.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a user; [`StoreError::Conflict`] when the name is taken.
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: &str,
+        now: i64,
+    ) -> Result<User, StoreError>;
+
+    /// The user with this (lowercase) name.
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    /// The user with this id.
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError>;
+
+    /// Sets the role and bumps the token version (logging the bump), so
+    /// tokens with the old role stop working at once.
+    async fn set_role(&self, id: i64, role: &str, now: i64) -> Result<Option<User>, StoreError>;
+
+    /// Bumps the token version (logged) and revokes every refresh family of
+    /// the user: "log out everywhere". With `disable`, also bans the user.
+    async fn revoke_user(
+        &self,
+        id: i64,
+        disable: bool,
+        now: i64,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Puts one access token on the denylist (logged) and, when given,
+    /// revokes its refresh family.
+    async fn revoke_token(
+        &self,
+        user_id: i64,
+        jti: &str,
+        expires_at: i64,
+        family_id: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Starts a refresh family for a login and stores its first token.
+    async fn start_family(&self, first: &NewRefreshFor, now: i64) -> Result<i64, StoreError>;
+
+    /// The stored refresh token with this hash.
+    async fn refresh_token(&self, hash: &[u8; 32]) -> Result<Option<RefreshRecord>, StoreError>;
+
+    /// Marks `old` used and stores `successor`, atomically; if `old` was
+    /// already used, changes nothing and says when.
+    async fn rotate_refresh(
+        &self,
+        old: &[u8; 32],
+        successor: &NewRefresh,
+        now: i64,
+    ) -> Result<Rotation, StoreError>;
+
+    /// Revokes a refresh family.
+    async fn revoke_family(&self, family_id: i64, now: i64) -> Result<(), StoreError>;
+
+    /// Revocation events with id above `after`, oldest first, at most
+    /// `limit`.
+    async fn events_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<RevocationEvent>, StoreError>;
+
+    /// Deletes what can no longer matter: `jti` events and refresh tokens
+    /// past their expiry, version events created before `versions_before`.
+    /// Returns how many rows went.
+    async fn prune(&self, now: i64, versions_before: i64) -> Result<u64, StoreError>;
+
+    /// The shared secret `name`, created from `fresh` by the first caller.
+    async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
+
+    /// How many queries this store has run.
+    fn queries(&self) -> u64;
+}
+
+/// The first refresh token of a new family.
+#[derive(Clone, Debug)]
+pub struct NewRefreshFor {
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// The user.
+    pub user_id: i64,
+    /// Unix seconds after which it is refused.
+    pub expires_at: i64,
+}
+
+/// Counts queries, for [`Store::queries`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct QueryCounter(Arc<AtomicU64>);
+
+impl QueryCounter {
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens the store a URL names (`sqlite://path/to/file.db`), creating the
+/// database if needed and applying migrations.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        #[cfg(feature = "sqlite")]
+        "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
+        other => Err(StoreError::UnsupportedUrl(other.to_owned())),
+    }
+}

@@ -1,0 +1,246 @@
+use passcard_store::{NewRefresh, NewRefreshFor, Revocation, Rotation, Store, StoreError};
+
+/// Runs `$body` (an async fn taking `&dyn Store`) against every backend.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = crate::sqlite().await;
+                    super::$name(&*db.store).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    users_are_unique_and_found_by_name_and_id,
+    role_change_bumps_the_version_and_logs_it,
+    revoking_a_user_revokes_families_and_can_ban,
+    refresh_rotation_is_compare_and_set,
+    denylisting_a_token_revokes_its_family_and_logs_it,
+    events_come_in_order_and_prune_drops_only_dead_ones,
+    secrets_are_created_once,
+    every_query_is_counted,
+);
+
+const NOW: i64 = 1_800_000_000;
+
+async fn users_are_unique_and_found_by_name_and_id(s: &dyn Store) {
+    let alice = s
+        .create_user("alice", "$argon2id$x", "user", NOW)
+        .await
+        .unwrap();
+    assert_eq!(alice.username, "alice");
+    assert_eq!(alice.role, "user");
+    assert!(!alice.disabled);
+    assert_eq!(alice.token_version, 0);
+    assert!(matches!(
+        s.create_user("alice", "h", "user", NOW).await,
+        Err(StoreError::Conflict)
+    ));
+    let bob = s.create_user("bob", "h", "admin", NOW).await.unwrap();
+    assert_ne!(alice.id, bob.id);
+    assert_eq!(s.user_by_name("alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(s.user_by_id(bob.id).await.unwrap().unwrap().role, "admin");
+    assert_eq!(s.user_by_name("carol").await.unwrap(), None);
+    assert_eq!(s.user_by_id(9999).await.unwrap(), None);
+}
+
+async fn role_change_bumps_the_version_and_logs_it(s: &dyn Store) {
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    let changed = s.set_role(u.id, "admin", NOW + 1).await.unwrap().unwrap();
+    assert_eq!(changed.role, "admin");
+    assert_eq!(changed.token_version, 1);
+    let events = s.events_after(0, 100).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].user_id, u.id);
+    assert_eq!(events[0].revocation, Revocation::Version { version: 1 });
+    assert_eq!(events[0].created_at, NOW + 1);
+    assert_eq!(s.set_role(9999, "admin", NOW).await.unwrap(), None);
+    assert_eq!(
+        s.events_after(0, 100).await.unwrap().len(),
+        1,
+        "no event for a missing user"
+    );
+}
+
+async fn revoking_a_user_revokes_families_and_can_ban(s: &dyn Store) {
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    let first = NewRefreshFor {
+        hash: [1; 32],
+        user_id: u.id,
+        expires_at: NOW + 100,
+    };
+    let fam = s.start_family(&first, NOW).await.unwrap();
+    let r = s.refresh_token(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(
+        (r.family_id, r.user_id, r.used_at, r.family_revoked),
+        (fam, u.id, None, false)
+    );
+
+    let after = s.revoke_user(u.id, false, NOW + 5).await.unwrap().unwrap();
+    assert_eq!(after.token_version, 1);
+    assert!(!after.disabled);
+    assert!(
+        s.refresh_token(&[1; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .family_revoked
+    );
+
+    let banned = s.revoke_user(u.id, true, NOW + 6).await.unwrap().unwrap();
+    assert!(banned.disabled);
+    assert_eq!(banned.token_version, 2);
+    assert_eq!(s.revoke_user(4242, true, NOW).await.unwrap(), None);
+}
+
+async fn refresh_rotation_is_compare_and_set(s: &dyn Store) {
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    let fam = s
+        .start_family(
+            &NewRefreshFor {
+                hash: [1; 32],
+                user_id: u.id,
+                expires_at: NOW + 100,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let next = NewRefresh {
+        hash: [2; 32],
+        family_id: fam,
+        user_id: u.id,
+        expires_at: NOW + 200,
+    };
+    assert_eq!(
+        s.rotate_refresh(&[1; 32], &next, NOW + 10).await.unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        s.rotate_refresh(&[1; 32], &next, NOW + 11).await.unwrap(),
+        Rotation::AlreadyUsed { used_at: NOW + 10 }
+    );
+    let old = s.refresh_token(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(old.used_at, Some(NOW + 10));
+    let new = s.refresh_token(&[2; 32]).await.unwrap().unwrap();
+    assert_eq!(
+        (new.family_id, new.used_at, new.expires_at),
+        (fam, None, NOW + 200)
+    );
+    s.revoke_family(fam, NOW + 20).await.unwrap();
+    assert!(
+        s.refresh_token(&[2; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .family_revoked
+    );
+    assert_eq!(s.refresh_token(&[3; 32]).await.unwrap(), None);
+}
+
+async fn denylisting_a_token_revokes_its_family_and_logs_it(s: &dyn Store) {
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    let fam = s
+        .start_family(
+            &NewRefreshFor {
+                hash: [7; 32],
+                user_id: u.id,
+                expires_at: NOW + 100,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    s.revoke_token(u.id, "jti-1", NOW + 300, Some(fam), NOW + 1)
+        .await
+        .unwrap();
+    assert!(
+        s.refresh_token(&[7; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .family_revoked
+    );
+    let events = s.events_after(0, 10).await.unwrap();
+    assert_eq!(
+        events[0].revocation,
+        Revocation::Jti {
+            jti: "jti-1".into(),
+            expires_at: NOW + 300
+        }
+    );
+    // Another user's family is not touched through a forged family id.
+    let v = s.create_user("v", "h", "user", NOW).await.unwrap();
+    let vfam = s
+        .start_family(
+            &NewRefreshFor {
+                hash: [8; 32],
+                user_id: v.id,
+                expires_at: NOW + 100,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    s.revoke_token(u.id, "jti-2", NOW + 300, Some(vfam), NOW + 1)
+        .await
+        .unwrap();
+    assert!(
+        !s.refresh_token(&[8; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .family_revoked
+    );
+}
+
+async fn events_come_in_order_and_prune_drops_only_dead_ones(s: &dyn Store) {
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    s.revoke_token(u.id, "old", NOW + 10, None, NOW)
+        .await
+        .unwrap();
+    s.revoke_token(u.id, "live", NOW + 1000, None, NOW)
+        .await
+        .unwrap();
+    s.revoke_user(u.id, false, NOW).await.unwrap();
+    s.set_role(u.id, "admin", NOW + 500).await.unwrap();
+    let all = s.events_after(0, 100).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    let tail = s.events_after(all[1].id, 100).await.unwrap();
+    assert_eq!(tail.len(), 2);
+    assert_eq!(s.events_after(all[0].id, 1).await.unwrap().len(), 1);
+
+    s.prune(NOW + 100, NOW + 100).await.unwrap();
+    let left = s.events_after(0, 100).await.unwrap();
+    let kinds: Vec<_> = left.iter().map(|e| e.revocation.clone()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            Revocation::Jti {
+                jti: "live".into(),
+                expires_at: NOW + 1000
+            },
+            Revocation::Version { version: 2 },
+        ]
+    );
+}
+
+async fn secrets_are_created_once(s: &dyn Store) {
+    let a = s.secret("refresh-mac", &[1; 32]).await.unwrap();
+    let b = s.secret("refresh-mac", &[2; 32]).await.unwrap();
+    assert_eq!(a, vec![1; 32]);
+    assert_eq!(b, a);
+}
+
+async fn every_query_is_counted(s: &dyn Store) {
+    let before = s.queries();
+    s.user_by_name("nobody").await.unwrap();
+    s.user_by_id(1).await.unwrap();
+    assert_eq!(s.queries(), before + 2);
+}
