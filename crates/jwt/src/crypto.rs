@@ -50,6 +50,11 @@ pub(crate) fn hmac_key(alg: Algorithm, secret: &[u8]) -> hmac::Key {
     hmac::Key::new(hmac_alg(alg), secret)
 }
 
+/// The HMAC of `data` under `secret` with `alg`'s hash.
+pub(crate) fn hmac_tag(alg: Algorithm, secret: &[u8], data: &[u8]) -> Vec<u8> {
+    hmac::sign(&hmac_key(alg, secret), data).as_ref().to_vec()
+}
+
 pub(crate) fn random(out: &mut [u8]) -> Result<(), Error> {
     rand::fill(out).map_err(|_| Error::Rng)
 }
@@ -139,9 +144,52 @@ pub(crate) fn ed25519_signer(d: &[u8], x: &[u8]) -> Result<Signer, Error> {
         .map_err(|_| Error::InvalidKey("Ed25519 private key does not match its public key"))
 }
 
+/// Encodings of the Ed25519 points of small order (libsodium's blocklist,
+/// compared with the sign bit of x cleared). With such a public key, forged
+/// signatures verify (the identity point accepts R = identity, S = 0 for any
+/// message), and aws-lc does not check for them.
+const SMALL_ORDER: [[u8; 32]; 7] = {
+    let mut t = [[0u8; 32]; 7];
+    t[1][0] = 1;
+    t[2] = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ];
+    t[3] = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ];
+    // p - 1, p, p + 1 (the last two non-canonical spellings of 0 and 1).
+    let mut i = 4;
+    while i < 7 {
+        let mut j = 1;
+        while j < 31 {
+            t[i][j] = 0xff;
+            j += 1;
+        }
+        t[i][31] = 0x7f;
+        t[i][0] = 0xec + (i as u8 - 4);
+        i += 1;
+    }
+    t
+};
+
+fn small_order(x: &[u8]) -> bool {
+    SMALL_ORDER
+        .iter()
+        .any(|bad| bad[..31] == x[..31] && bad[31] == x[31] & 0x7f)
+}
+
 pub(crate) fn ed25519_verifier(x: &[u8]) -> Result<Verifier, Error> {
     if x.len() != 32 {
         return Err(Error::InvalidKey("Ed25519 public key must be 32 bytes"));
+    }
+    if small_order(x) {
+        return Err(Error::InvalidKey(
+            "Ed25519 public key is a point of small order",
+        ));
     }
     ParsedPublicKey::new(&signature::ED25519, x)
         .map(Verifier::Public)
@@ -259,6 +307,12 @@ pub(crate) fn rs256_signer(parts: &RsaParts) -> Result<Signer, Error> {
 pub(crate) fn rs256_verifier(n: &[u8], e: &[u8]) -> Result<Verifier, Error> {
     if n.len() < 256 {
         return Err(Error::InvalidKey("RSA modulus must be at least 2048 bits"));
+    }
+    let e_ok = matches!(e, [.., last] if last & 1 == 1) && e.len() <= 4 && e != [1];
+    if !e_ok {
+        return Err(Error::InvalidKey(
+            "RSA public exponent must be odd, above 1 and at most 32 bits",
+        ));
     }
     rsa::PublicKeyComponents { n, e }
         .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)

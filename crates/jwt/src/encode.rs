@@ -21,7 +21,7 @@ pub fn encode(header: &Header, claims: &impl Serialize, key: &SigningKey) -> Res
     )?;
     let claims =
         serde_json::to_vec(claims).map_err(|_| Error::Encode("claims do not serialize to JSON"))?;
-    crate::json::validate(&claims, usize::MAX)
+    crate::json::validate(&claims, crate::validation::MAX_DEPTH_CEILING)
         .map_err(|_| Error::Encode("claims must be a JSON object without duplicate names"))?;
     let mut out = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 96);
     b64::encode_to(&header, &mut out);

@@ -92,7 +92,7 @@ pub(crate) fn object_members<'a>(
     let mut p = Parser {
         buf: doc,
         pos: 0,
-        max_depth,
+        max_depth: max_depth.min(crate::validation::MAX_DEPTH_CEILING),
     };
     p.ws();
     if p.peek() != Some(b'{') {
@@ -114,6 +114,7 @@ pub(crate) fn array_items<'a>(
     let mut p = Parser {
         buf: array,
         pos: 1,
+        // Already checked: nesting inside it was bounded by the first scan.
         max_depth: usize::MAX,
     };
     p.ws();
@@ -366,8 +367,9 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
-/// A cheap fingerprint of an unescaped name: its length and first seven
-/// bytes. Equal fingerprints of names up to seven bytes mean equal names.
+/// A cheap fingerprint of an unescaped name: its length (mod 256) and first
+/// seven bytes. Different fingerprints mean different names; equal ones are
+/// confirmed by comparing the names.
 #[inline]
 fn fingerprint(raw: &[u8]) -> u64 {
     let mut f = (raw.len() as u64) << 56;
@@ -408,7 +410,7 @@ impl<'a> Seen<'a> {
             // Fast path: unescaped names, compared by fingerprint first.
             let fp = fingerprint(key.raw);
             for i in 0..self.n {
-                if self.fps[i] == fp && (key.raw.len() <= 7 || self.keys[i] == key.raw) {
+                if self.fps[i] == fp && self.keys[i] == key.raw {
                     return Err(duplicate(key.raw));
                 }
             }

@@ -62,12 +62,32 @@ pub struct Jwk {
     /// RSA CRT coefficient.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qi: Option<String>,
+    /// Permitted operations; when present it must allow `sign` or `verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_ops: Option<Vec<String>>,
     /// RSA other primes (multi-prime keys are refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oth: Option<serde_json::Value>,
     /// Symmetric key value (oct).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k: Option<String>,
+}
+
+impl Drop for Jwk {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        for private in [
+            &mut self.d,
+            &mut self.p,
+            &mut self.q,
+            &mut self.dp,
+            &mut self.dq,
+            &mut self.qi,
+            &mut self.k,
+        ] {
+            private.zeroize();
+        }
+    }
 }
 
 impl fmt::Debug for Jwk {
@@ -95,9 +115,14 @@ impl Jwk {
         strict_parse(json)
     }
 
-    /// Whether this JWK carries private key material.
+    /// Whether this JWK carries private key material (any private member).
     pub fn is_private(&self) -> bool {
-        self.d.is_some() || self.k.is_some()
+        [
+            &self.d, &self.p, &self.q, &self.dp, &self.dq, &self.qi, &self.k,
+        ]
+        .iter()
+        .any(|m| m.is_some())
+            || self.oth.is_some()
     }
 
     /// The public part of this key: private members removed. `None` for a
@@ -106,17 +131,20 @@ impl Jwk {
         if self.kty == "oct" {
             return None;
         }
-        Some(Self {
-            d: None,
-            p: None,
-            q: None,
-            dp: None,
-            dq: None,
-            qi: None,
-            oth: None,
-            k: None,
-            ..self.clone()
-        })
+        let mut public = self.clone();
+        for private in [
+            &mut public.d,
+            &mut public.p,
+            &mut public.q,
+            &mut public.dp,
+            &mut public.dq,
+            &mut public.qi,
+            &mut public.k,
+        ] {
+            zeroize::Zeroize::zeroize(private);
+        }
+        public.oth = None;
+        Some(public)
     }
 
     /// The RFC 7638 thumbprint: base64url(SHA-256) of the required members

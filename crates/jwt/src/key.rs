@@ -52,11 +52,9 @@ impl Material {
         let enc = |v: &[u8]| Some(b64::encode(v));
         let secret =
             |v: &Option<Zeroizing<Vec<u8>>>| v.as_ref().filter(|_| private).and_then(|v| enc(v));
-        let mut jwk = Jwk {
-            kid: kid.map(str::to_owned),
-            alg: Some(alg.name().to_owned()),
-            ..Jwk::default()
-        };
+        let mut jwk = Jwk::default();
+        jwk.kid = kid.map(str::to_owned);
+        jwk.alg = Some(alg.name().to_owned());
         match self {
             Self::Oct(k) => {
                 jwk.kty = "oct".to_owned();
@@ -92,10 +90,18 @@ impl Material {
         jwk
     }
 
-    /// RFC 7638 thumbprint, the default `kid`.
-    fn thumbprint(&self, alg: Algorithm) -> Result<String, Error> {
-        self.to_jwk(alg, None, matches!(self, Self::Oct(_)))
-            .thumbprint()
+    /// The default `kid`: the RFC 7638 thumbprint of a public key. For a
+    /// shared secret the thumbprint would be a hash of the secret, which
+    /// lets anyone who sees a token header test guesses of it offline; its
+    /// kid is instead an HMAC of a fixed label under the secret.
+    fn default_kid(&self, alg: Algorithm) -> Result<String, Error> {
+        match self {
+            Self::Oct(k) => {
+                let tag = crypto::hmac_tag(alg, k, b"passcard-jwt default kid v1");
+                Ok(b64::encode(&tag[..16]))
+            }
+            _ => self.to_jwk(alg, None, false).thumbprint(),
+        }
     }
 
     fn generate(alg: Algorithm) -> Result<Self, Error> {
@@ -118,6 +124,19 @@ impl Material {
     }
 
     fn from_jwk(jwk: &Jwk) -> Result<(Algorithm, Self), Error> {
+        if let Some(ops) = &jwk.key_ops {
+            if !ops.iter().any(|op| op == "sign" || op == "verify") {
+                return Err(Error::InvalidJwk(
+                    "key_ops allows neither \"sign\" nor \"verify\"".to_owned(),
+                ));
+            }
+        }
+        if jwk.crv.is_some() && matches!(jwk.kty.as_str(), "oct" | "RSA") {
+            return Err(Error::InvalidJwk(format!(
+                "a {} key has no \"crv\"",
+                jwk.kty
+            )));
+        }
         if let Some(u) = jwk.use_.as_deref().filter(|u| *u != "sig") {
             return Err(Error::InvalidJwk(format!(
                 "key has use \"{}\"; only \"sig\" keys can sign or verify",
@@ -247,7 +266,8 @@ fn check_secret(alg: Algorithm, secret: &[u8]) -> Result<(), Error> {
 
 /// A private key (or HMAC secret) that signs tokens with one algorithm.
 ///
-/// It always has a `kid`, by default its RFC 7638 thumbprint. `Debug` never
+/// It always has a `kid`: by default the RFC 7638 thumbprint of a public key,
+/// or for a shared secret an HMAC of a fixed label under it. `Debug` never
 /// prints key material, and secrets are zeroed on drop.
 pub struct SigningKey {
     alg: Algorithm,
@@ -273,7 +293,7 @@ impl SigningKey {
 
     /// A key from a private JWK. Its algorithm is the JWK's `alg`, or the one
     /// algorithm its type and curve allow; its kid is the JWK's `kid` or the
-    /// thumbprint.
+    /// default kid.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, Error> {
         let (alg, material) = Material::from_jwk(jwk)?;
         Self::new(alg, material, jwk.kid.as_deref())
@@ -282,7 +302,7 @@ impl SigningKey {
     fn new(alg: Algorithm, material: Material, kid: Option<&str>) -> Result<Self, Error> {
         let kid: Arc<str> = match kid {
             Some(kid) => kid.into(),
-            None => material.thumbprint(alg)?.into(),
+            None => material.default_kid(alg)?.into(),
         };
         Ok(Self {
             alg,
@@ -385,7 +405,7 @@ impl VerifyingKey {
         let (alg, material) = Material::from_jwk(jwk)?;
         let kid: Arc<str> = match &jwk.kid {
             Some(kid) => kid.as_str().into(),
-            None => material.thumbprint(alg)?.into(),
+            None => material.default_kid(alg)?.into(),
         };
         let public = match material {
             Material::Oct(_) => None,

@@ -14,6 +14,9 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// The default maximum JSON nesting depth of header and claims.
 pub const DEFAULT_MAX_DEPTH: usize = 16;
 
+/// The largest `max_depth` a policy may set.
+pub const MAX_DEPTH_CEILING: usize = 128;
+
 /// Accepted values of `iss` or `aud`.
 #[derive(Clone, Debug)]
 enum Expect {
@@ -279,9 +282,10 @@ impl<I, A> ValidatorBuilder<I, A> {
         self
     }
 
-    /// The deepest JSON nesting accepted in header and claims (default 16).
+    /// The deepest JSON nesting accepted in header and claims (default 16,
+    /// at most [`MAX_DEPTH_CEILING`]: the scanner recurses per level).
     pub fn max_depth(mut self, max: usize) -> Self {
-        self.v.max_depth = max.max(1);
+        self.v.max_depth = max.clamp(1, MAX_DEPTH_CEILING);
         self
     }
 

@@ -159,3 +159,21 @@ fn utf8_is_checked_inside_strings_and_refused_outside() {
     assert!(validate(b"{\"a\":1}\xff", 4).is_err());
     assert!(validate(b"{\"a\":\xc3\xa9}", 4).is_err());
 }
+
+#[test]
+fn long_names_sharing_a_prefix_are_not_duplicates() {
+    // Same first seven bytes, lengths equal mod 256.
+    let long = format!("abcdefg{}", "x".repeat(256));
+    check(&format!(r#"{{"{long}":1,"abcdefg":2}}"#)).unwrap();
+    check(&format!(r#"{{"abcdefg":2,"{long}":1}}"#)).unwrap();
+    assert!(check(&format!(r#"{{"{long}":1,"{long}":2}}"#)).is_err());
+}
+
+#[test]
+fn depth_is_capped_whatever_the_caller_asks() {
+    let deep = format!("{{\"a\":{}1{}}}", "[".repeat(5000), "]".repeat(5000));
+    assert!(matches!(
+        validate(deep.as_bytes(), usize::MAX),
+        Err(Error::TooDeep { max: 128 })
+    ));
+}

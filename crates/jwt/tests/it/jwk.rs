@@ -18,8 +18,15 @@ fn every_algorithm_generates_exports_imports_signs_and_verifies() {
         assert!(private.is_private(), "{alg}");
         assert_eq!(private.alg.as_deref(), Some(alg.name()));
         assert_eq!(private.kid.as_deref(), Some(key.kid()));
-        // The default kid is the RFC 7638 thumbprint.
-        assert_eq!(key.kid(), private.thumbprint().unwrap(), "{alg}");
+        if alg.is_symmetric() {
+            // Not a hash of the secret, which would let anyone who sees a
+            // token header test guesses of the secret offline.
+            assert_ne!(key.kid(), private.thumbprint().unwrap(), "{alg}");
+            assert_eq!(key.kid().len(), 22);
+        } else {
+            // The default kid is the RFC 7638 thumbprint.
+            assert_eq!(key.kid(), private.thumbprint().unwrap(), "{alg}");
+        }
 
         let json = serde_json::to_string(&private).unwrap();
         let imported = SigningKey::from_jwk(&Jwk::from_json(&json).unwrap()).unwrap();
@@ -194,4 +201,55 @@ fn rsa_keys_below_2048_bits_are_refused() {
         VerifyingKey::from_jwk(&jwk),
         Err(Error::InvalidKey(_))
     ));
+}
+
+#[test]
+fn small_order_ed25519_keys_are_refused() {
+    // With the identity point as public key, the signature R = identity,
+    // S = 0 would verify for every message.
+    let identity = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let zero = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let order8 = "JuiVj8KyJ7BFw_SJ8u-Y8NXfrAXTxjM5sTgCiG1T_AU";
+    let order8_signed = "JuiVj8KyJ7BFw_SJ8u-Y8NXfrAXTxjM5sTgCiG1T_IU";
+    let p_minus_1 = "7P___________________________________________38";
+    for x in [identity, zero, order8, order8_signed, p_minus_1] {
+        let jwk = Jwk::from_json(&format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}"#)).unwrap();
+        assert!(
+            matches!(VerifyingKey::from_jwk(&jwk), Err(Error::InvalidKey(_))),
+            "{x} accepted"
+        );
+    }
+}
+
+#[test]
+fn private_members_of_any_kind_make_a_jwk_private() {
+    for member in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+        let jwk = Jwk::from_json(&format!(
+            r#"{{"kty":"RSA","n":"AQAB","e":"AQAB","{member}":"AQAB"}}"#
+        ))
+        .unwrap();
+        assert!(jwk.is_private(), "{member}");
+        let public = jwk.to_public().unwrap();
+        assert!(!public.is_private(), "{member}");
+    }
+}
+
+#[test]
+fn jwk_members_must_agree() {
+    let ed = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    for doc in [
+        format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{ed}","key_ops":["encrypt"]}}"#),
+        r#"{"kty":"oct","alg":"HS256","crv":"P-256","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#.to_owned(),
+    ] {
+        assert!(VerifyingKey::from_jwk(&Jwk::from_json(&doc).unwrap()).is_err(), "{doc}");
+    }
+    let ok = format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{ed}","key_ops":["verify"]}}"#);
+    VerifyingKey::from_jwk(&Jwk::from_json(&ok).unwrap()).unwrap();
+    // RSA with an even public exponent.
+    let mut rsa = SigningKey::generate(Algorithm::RS256)
+        .unwrap()
+        .public_jwk()
+        .unwrap();
+    rsa.e = Some("Ag".into());
+    assert!(VerifyingKey::from_jwk(&rsa).is_err());
 }
