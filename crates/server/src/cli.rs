@@ -27,6 +27,52 @@ enum Command {
     /// Issue, inspect and verify tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run the authentication server (HTTP API, SQLite store by default).
+    Serve(Box<crate::config::ServeArgs>),
+    /// Manage users in the server's store (changes reach running servers).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `passcard user …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a user; the password is read from a prompt, or from standard
+    /// input when it is not a terminal.
+    Add(UserAddArgs),
+    /// Change a user's role; their current tokens stop working at once.
+    SetRole(UserSetRoleArgs),
+    /// Ban a user: no login, no refresh, current tokens refused.
+    Ban(UserBanArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserAddArgs {
+    #[command(flatten)]
+    pub(crate) data: crate::config::DataArgs,
+    /// Username (3 to 32 of a-z, 0-9, '.', '_', '-').
+    pub(crate) name: String,
+    /// Role.
+    #[arg(long, default_value = "user")]
+    pub(crate) role: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserSetRoleArgs {
+    #[command(flatten)]
+    pub(crate) data: crate::config::DataArgs,
+    /// Username.
+    pub(crate) name: String,
+    /// New role: user or admin.
+    pub(crate) role: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserBanArgs {
+    #[command(flatten)]
+    pub(crate) data: crate::config::DataArgs,
+    /// Username.
+    pub(crate) name: String,
 }
 
 /// The algorithms passcard signs with.
@@ -203,6 +249,8 @@ pub fn run() -> ExitCode {
         Command::Token(TokenCommand::Issue(args)) => commands::token::issue(&args),
         Command::Token(TokenCommand::Inspect(args)) => commands::token::inspect(&args),
         Command::Token(TokenCommand::Verify(args)) => commands::token::verify(&args),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::User(command) => commands::user::run(&command),
     };
     match result {
         Ok(code) => code,

@@ -51,6 +51,16 @@ impl KeySource {
     /// Picks the source from a `--key-file` flag (or `PASSCARD_KEY_FILE`)
     /// and `PASSCARD_SECRET`; exactly one must be set.
     pub fn from_env(key_file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::from_env_if_set(key_file)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no key configured: set {SECRET_ENV} (make one with `passcard keygen`) \
+                 or PASSCARD_KEY_FILE / --key-file (a JWK or JWK Set, from `passcard keygen --format jwk`)"
+            )
+        })
+    }
+
+    /// Like [`KeySource::from_env`], but `None` when neither is set.
+    pub fn from_env_if_set(key_file: Option<&Path>) -> anyhow::Result<Option<Self>> {
         let secret = std::env::var(SECRET_ENV)
             .ok()
             .filter(|s| !s.trim().is_empty());
@@ -72,16 +82,13 @@ impl KeySource {
                     }
                     _ => Algorithm::HS256,
                 };
-                Ok(Self::Secret {
+                Ok(Some(Self::Secret {
                     alg,
                     encoded: SecretString(secret.trim().to_owned()),
-                })
+                }))
             }
-            (None, Some(path)) => Ok(Self::File(path.to_owned())),
-            (None, None) => bail!(
-                "no key configured: set {SECRET_ENV} (make one with `passcard keygen`) \
-                 or PASSCARD_KEY_FILE / --key-file (a JWK or JWK Set, from `passcard keygen --format jwk`)"
-            ),
+            (None, Some(path)) => Ok(Some(Self::File(path.to_owned()))),
+            (None, None) => Ok(None),
         }
     }
 

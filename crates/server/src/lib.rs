@@ -1,10 +1,22 @@
 //! passcard: the stateless JWT authentication server and its CLI.
 //!
-//! This crate wires [`passcard_jwt`] into a command-line tool; the HTTP
-//! server joins it in a later milestone. Library items are public for the
-//! binary and the integration tests, not as a stable API.
+//! [`app::spawn`] starts the server from a [`config::Config`];
+//! [`app::app`] gives the router for a state. Library items are public for
+//! the binary and the integration tests, not as a stable API.
 
+pub mod app;
+pub mod auth;
 pub mod cli;
 mod commands;
+pub mod config;
+pub mod error;
+mod extract;
 pub mod human;
 pub mod keyconf;
+pub mod limiter;
+pub mod metrics;
+pub mod password;
+pub mod revocation;
+mod routes;
+pub mod state;
+pub mod tokens;

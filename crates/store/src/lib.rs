@@ -81,9 +81,9 @@ pub enum Rotation {
     },
 }
 
-/// What a revocation event revokes.
+/// What a revocation event revokes. Exhaustive on purpose: a server must
+/// handle every kind, so a new kind is a breaking change.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Revocation {
     /// One access token, by `jti`, until its `exp`.
     Jti {
@@ -111,6 +111,18 @@ pub struct RevocationEvent {
     pub revocation: Revocation,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+impl RevocationEvent {
+    /// An event as a backend reads it from the log.
+    pub fn new(id: i64, user_id: i64, revocation: Revocation, created_at: i64) -> Self {
+        Self {
+            id,
+            user_id,
+            revocation,
+            created_at,
+        }
+    }
 }
 
 /// Why a store call failed.

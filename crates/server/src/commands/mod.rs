@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
 pub(crate) mod keygen;
+pub(crate) mod serve;
 pub(crate) mod token;
+pub(crate) mod user;

@@ -1,0 +1,108 @@
+//! Bearer authentication: signature, time, iss, aud, typ, denylist and
+//! token version, all in memory. No store query.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::revocation::Revoked;
+use crate::state::AppState;
+use crate::tokens::AccessClaims;
+
+/// The verified claims of the request's access token.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    /// The claims.
+    pub claims: AccessClaims,
+    /// The user id from `sub`.
+    pub user_id: i64,
+}
+
+/// The longest `Authorization` header looked at (a token is at most 8 KiB).
+const MAX_HEADER: usize = 8 * 1024 + 16;
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1:
+/// the scheme is case-insensitive; one space; token68 characters).
+pub(crate) fn bearer(value: &[u8]) -> Option<&str> {
+    if value.len() > MAX_HEADER || value.len() < 8 {
+        return None;
+    }
+    let (scheme, token) = value.split_at(7);
+    if !scheme.eq_ignore_ascii_case(b"bearer ") {
+        return None;
+    }
+    let ok = !token.is_empty()
+        && token.iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+        });
+    ok.then(|| std::str::from_utf8(token).ok()).flatten()
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            let presented = parts.headers.contains_key(AUTHORIZATION);
+            if presented {
+                state.metrics.verify_failure("malformed_header");
+            }
+            return Err(ApiError::Unauthorized {
+                presented,
+                expired: false,
+            });
+        };
+        let invalid = |reason: &'static str, expired: bool| {
+            state.metrics.verify_failure(reason);
+            ApiError::Unauthorized {
+                presented: true,
+                expired,
+            }
+        };
+        let token = bearer(value.as_bytes()).ok_or_else(|| invalid("malformed_header", false))?;
+        let verified = state
+            .keys
+            .verify::<AccessClaims>(token, &state.validator, state.now())
+            .map_err(|e| {
+                tracing::debug!(reason = e.reason(), error = %e, "access token refused");
+                invalid(e.reason(), e.is_expired())
+            })?;
+        let claims = verified.claims;
+        let user_id = claims
+            .user_id()
+            .ok_or_else(|| invalid("invalid_claims", false))?;
+        state
+            .revocations
+            .check(&claims.jti, user_id, claims.ver)
+            .map_err(|r| {
+                invalid(
+                    match r {
+                        Revoked::Jti => "revoked_jti",
+                        Revoked::Version => "revoked_version",
+                    },
+                    false,
+                )
+            })?;
+        Ok(Self { claims, user_id })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn bearer_headers_parse_strictly() {
+        assert_eq!(bearer(b"Bearer abc.def.ghi"), Some("abc.def.ghi"));
+        assert_eq!(bearer(b"bearer abc"), Some("abc"));
+        assert_eq!(bearer(b"BEARER abc"), Some("abc"));
+        assert_eq!(bearer(b"Bearer  abc"), None);
+        assert_eq!(bearer(b"Bearer "), None);
+        assert_eq!(bearer(b"Basic abc"), None);
+        assert_eq!(bearer(b"Bearer abc def"), None);
+        assert_eq!(bearer(b"Bearerabc"), None);
+        assert_eq!(bearer(&[b'a'; 9000]), None);
+    }
+}

@@ -1,0 +1,148 @@
+//! Prometheus metrics, in a registry owned by the app state (no globals).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    verify_failures: Family<ReasonLabels, Counter>,
+    logins: Family<OutcomeLabels, Counter>,
+    store_queries: Counter,
+    store_queries_seen: AtomicU64,
+    denylist: Gauge,
+    versions: Gauge,
+    refreshes: Family<OutcomeLabels, Counter>,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("passcard");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let verify_failures = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "token_verification_failures",
+            "Bearer tokens refused, by reason",
+            verify_failures.clone(),
+        );
+        let logins = Family::<OutcomeLabels, Counter>::default();
+        registry.register("logins", "Login attempts by outcome", logins.clone());
+        let refreshes = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "refreshes",
+            "Refresh attempts by outcome",
+            refreshes.clone(),
+        );
+        let store_queries = Counter::default();
+        registry.register(
+            "store_queries",
+            "Queries run against the store",
+            store_queries.clone(),
+        );
+        let denylist = Gauge::default();
+        registry.register(
+            "denylist_entries",
+            "Access-token ids on the in-memory denylist",
+            denylist.clone(),
+        );
+        let versions = Gauge::default();
+        registry.register(
+            "user_version_entries",
+            "Users with a recent token-version bump held in memory",
+            versions.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            verify_failures,
+            logins,
+            store_queries,
+            store_queries_seen: AtomicU64::new(0),
+            denylist,
+            versions,
+            refreshes,
+        }
+    }
+
+    /// Counts a request.
+    pub fn request(&self, route: &str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+    }
+
+    /// Counts a refused Bearer token.
+    pub fn verify_failure(&self, reason: &'static str) {
+        self.verify_failures
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    /// Counts a login attempt.
+    pub fn login(&self, outcome: &'static str) {
+        self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// Counts a refresh attempt.
+    pub fn refresh(&self, outcome: &'static str) {
+        self.refreshes
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Renders the text exposition format, after syncing the values that
+    /// live elsewhere (store query count, revocation table sizes).
+    pub fn render(&self, store_queries: u64, denylist: usize, versions: usize) -> String {
+        let seen = self
+            .store_queries_seen
+            .swap(store_queries, Ordering::Relaxed);
+        self.store_queries
+            .inc_by(store_queries.saturating_sub(seen));
+        self.denylist
+            .set(i64::try_from(denylist).unwrap_or(i64::MAX));
+        self.versions
+            .set(i64::try_from(versions).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
