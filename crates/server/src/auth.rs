@@ -6,7 +6,6 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
-use crate::revocation::Revoked;
 use crate::state::AppState;
 use crate::tokens::AccessClaims;
 
@@ -77,13 +76,8 @@ impl FromRequestParts<AppState> for Authenticated {
             .revocations
             .check(&claims.jti, user_id, claims.ver)
             .map_err(|r| {
-                invalid(
-                    match r {
-                        Revoked::Jti => "revoked_jti",
-                        Revoked::Version => "revoked_version",
-                    },
-                    false,
-                )
+                tracing::debug!(user = user_id, ?r, "access token revoked");
+                invalid("revoked", false)
             })?;
         Ok(Self { claims, user_id })
     }

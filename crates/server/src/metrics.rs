@@ -24,6 +24,26 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
+/// Reasons a Bearer token is refused (passcard_jwt::Error::reason, plus the
+/// header and revocation checks).
+const VERIFY_REASONS: [&str; 15] = [
+    "malformed_header",
+    "too_large",
+    "malformed",
+    "unsupported_algorithm",
+    "unknown_key",
+    "algorithm_mismatch",
+    "unsupported_header",
+    "bad_signature",
+    "invalid_claims",
+    "expired",
+    "not_yet_valid",
+    "wrong_issuer",
+    "wrong_audience",
+    "wrong_type",
+    "revoked",
+];
+
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -79,6 +99,17 @@ impl Metrics {
             "Users with a recent token-version bump held in memory",
             versions.clone(),
         );
+        // Known label values start at zero, so dashboards and alerts see
+        // the series before the first event.
+        for outcome in ["success", "failure", "rate_limited"] {
+            let _ = logins.get_or_create(&OutcomeLabels { outcome });
+        }
+        for outcome in ["success", "refused", "error"] {
+            let _ = refreshes.get_or_create(&OutcomeLabels { outcome });
+        }
+        for reason in VERIFY_REASONS {
+            let _ = verify_failures.get_or_create(&ReasonLabels { reason });
+        }
         Self {
             registry,
             requests,

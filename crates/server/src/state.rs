@@ -58,6 +58,7 @@ impl AppState {
         let signing = keys.signing.context(
             "the configured key file holds no private key, so the server cannot sign tokens",
         )?;
+        ensure_sqlite_folder(&config.database_url)?;
         let store = passcard_store::open(&config.database_url)
             .await
             .with_context(|| {
@@ -121,6 +122,20 @@ pub(crate) fn secs(s: u64) -> i64 {
 /// Unix seconds now, as i64.
 pub(crate) fn now_secs() -> i64 {
     secs(UnixTime::now().as_secs())
+}
+
+/// Creates the (private) folder of a SQLite database file if it is missing.
+fn ensure_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let Some(path) = url.strip_prefix("sqlite://") else {
+        return Ok(());
+    };
+    let path = path.split('?').next().unwrap_or_default();
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => {
+            crate::config::create_private_dir(dir)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A database URL without its password, for messages.

@@ -8,3 +8,7 @@
 
 /// The `passcard` CLI, run as a process: keygen, token issue/inspect/verify.
 mod cli;
+/// The HTTP server on a random port against a temporary SQLite store.
+mod server;
+/// Shared set-up: a server per test, an HTTP client, temporary folders.
+mod support;
