@@ -58,6 +58,11 @@ pub struct ServeArgs {
     /// elsewhere (the `passcard user` commands, other instances).
     #[arg(long, env = "PASSCARD_REVOCATION_POLL", default_value = "1s", value_parser = parse_duration)]
     pub(crate) revocation_poll: Duration,
+    /// Slots of the cache of verified access tokens (0 disables it): a
+    /// repeat request with the same token skips the signature check, never
+    /// the expiry or revocation checks.
+    #[arg(long, env = "PASSCARD_VERIFY_CACHE", default_value_t = 4096)]
+    pub(crate) verify_cache: usize,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "PASSCARD_LOG", default_value = "info")]
     pub(crate) log: String,
@@ -134,6 +139,8 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// Revocation log poll interval.
     pub revocation_poll: Duration,
+    /// Verified-token cache slots (0: off).
+    pub verify_cache: usize,
 }
 
 impl Config {
@@ -157,6 +164,7 @@ impl Config {
             login_failure_window: Duration::from_secs(900),
             hash_concurrency: default_hash_concurrency(),
             revocation_poll: Duration::from_secs(1),
+            verify_cache: 4096,
         }
     }
 }
@@ -202,6 +210,7 @@ impl ServeArgs {
                 .unwrap_or_else(default_hash_concurrency)
                 .max(1),
             revocation_poll: self.revocation_poll,
+            verify_cache: self.verify_cache.min(1 << 20),
         })
     }
 }

@@ -20,3 +20,4 @@ pub mod revocation;
 mod routes;
 pub mod state;
 pub mod tokens;
+pub mod verify_cache;

@@ -41,6 +41,8 @@ pub struct Inner {
     pub limiter: LoginLimiter,
     /// MAC key deriving a refresh token's successor.
     pub refresh_mac: hmac::Key,
+    /// Recently verified access tokens.
+    pub verified: crate::verify_cache::VerifyCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -99,6 +101,7 @@ impl AppState {
             metrics: Metrics::new(),
             passwords,
             refresh_mac,
+            verified: crate::verify_cache::VerifyCache::new(config.verify_cache),
             config,
         })))
     }

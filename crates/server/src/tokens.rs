@@ -30,16 +30,43 @@ pub struct AccessClaims {
     pub sid: String,
 }
 
-impl AccessClaims {
-    /// The user id in `sub`.
-    pub fn user_id(&self) -> Option<i64> {
-        self.sub.parse().ok()
-    }
+/// The claims a Bearer check reads back: only what handlers use. `iss`,
+/// `aud`, `exp` and `typ` are checked by the validator before this is
+/// deserialized; `sub` and `sid` parse straight into integers, so a
+/// verification allocates only `role` and `jti`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TokenClaims {
+    /// The user id.
+    #[serde(rename = "sub", deserialize_with = "int_string")]
+    pub user_id: i64,
+    /// The role when the token was issued.
+    pub role: String,
+    /// Issued at.
+    pub iat: u64,
+    /// Expires at.
+    pub exp: u64,
+    /// Token id.
+    pub jti: String,
+    /// Token version.
+    pub ver: i64,
+    /// Refresh family.
+    #[serde(rename = "sid", deserialize_with = "int_string")]
+    pub family_id: i64,
+}
 
-    /// The refresh family in `sid`.
-    pub fn family_id(&self) -> Option<i64> {
-        self.sid.parse().ok()
+/// An integer written as a JSON string (`"42"`), read without allocating.
+fn int_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer in a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<i64, E> {
+            v.parse().map_err(|_| E::custom("not an integer"))
+        }
     }
+    d.deserialize_str(Visitor)
 }
 
 /// Signs an access token for `user` in refresh family `family`.

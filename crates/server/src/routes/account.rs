@@ -282,13 +282,13 @@ pub(super) struct MeOut {
 }
 
 pub(super) async fn me(auth: Authenticated) -> Json<MeOut> {
-    let c = auth.claims;
+    let c = &auth.claims;
     Json(MeOut {
-        sub: c.sub,
-        role: c.role,
+        sub: c.user_id.to_string(),
+        role: c.role.clone(),
         iat: c.iat,
         exp: c.exp,
-        jti: c.jti,
+        jti: c.jti.clone(),
     })
 }
 
@@ -303,7 +303,7 @@ pub(super) async fn logout(
             auth.user_id,
             &c.jti,
             i64::try_from(c.exp).unwrap_or(i64::MAX),
-            c.family_id(),
+            Some(c.family_id),
             now_secs(),
         )
         .await?;

@@ -756,3 +756,36 @@ fn user_add_from_stdin_creates_an_admin_who_can_log_in() {
         assert_eq!(s.get("/v1/me", Some(&access)).await.body["role"], "admin");
     });
 }
+
+#[tokio::test]
+async fn a_cached_token_still_expires_on_time() {
+    let s = TestServer::start_with(|c| c.leeway = Duration::ZERO).await;
+    let id = s.register("alice").await;
+    let now = UnixTime::now().as_secs();
+    let claims = json!({"iss": "passcard", "aud": "passcard", "sub": id.to_string(), "role": "user",
+                        "iat": now, "exp": now + 2, "jti": "short-lived", "ver": 0, "sid": "1"});
+    let token = forge(&s.state().signing, &claims, "at+jwt");
+    // Verified once, then served from the cache...
+    assert_eq!(s.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
+    assert_eq!(s.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
+    // ...until it expires.
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    is_problem(
+        &s.get("/v1/me", Some(&token)).await,
+        StatusCode::UNAUTHORIZED,
+        "token-expired",
+    );
+}
+
+#[tokio::test]
+async fn without_the_verify_cache_everything_still_holds() {
+    let s = TestServer::start_with(|c| c.verify_cache = 0).await;
+    s.register("alice").await;
+    let (access, _) = s.login("alice").await;
+    assert_eq!(s.get("/v1/me", Some(&access)).await.status, StatusCode::OK);
+    assert_eq!(
+        s.post("/v1/logout", json!({}), Some(&access)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    invalid_token(&s.get("/v1/me", Some(&access)).await);
+}
