@@ -78,7 +78,7 @@ pub struct DataArgs {
     #[arg(long, env = "PASSCARD_DATA_DIR", default_value = "passcard-data")]
     pub(crate) data_dir: PathBuf,
     /// Database URL [default: sqlite://<data dir>/passcard.db].
-    #[arg(long, env = "PASSCARD_DATABASE_URL")]
+    #[arg(long, env = "PASSCARD_DATABASE_URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
 }
 

@@ -13,9 +13,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 
+mod sql;
+
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -133,7 +139,7 @@ pub enum StoreError {
     #[error("already exists")]
     Conflict,
     /// The URL names no supported backend.
-    #[error("unsupported database URL scheme \"{0}\" (supported: sqlite:)")]
+    #[error("unsupported database URL scheme \"{0}\" (supported: sqlite:, postgres:)")]
     UnsupportedUrl(String),
     /// The database failed.
     #[error("database error: {0}")]
@@ -251,13 +257,16 @@ impl QueryCounter {
     }
 }
 
-/// Opens the store a URL names (`sqlite://path/to/file.db`), creating the
-/// database if needed and applying migrations.
+/// Opens the store a URL names (`sqlite://path/to/file.db` or
+/// `postgres://user@host/db`), creating a SQLite file if needed and applying
+/// migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
         #[cfg(feature = "sqlite")]
         "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => Ok(Arc::new(PostgresStore::open(url).await?)),
         other => Err(StoreError::UnsupportedUrl(other.to_owned())),
     }
 }

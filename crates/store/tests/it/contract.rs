@@ -12,6 +12,16 @@ macro_rules! contract {
                 }
             )*
         }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(db) = crate::postgres().await else { return };
+                    super::$name(&*db.store).await;
+                    db.drop_schema().await;
+                }
+            )*
+        }
     };
 }
 

@@ -1,5 +1,6 @@
 //! passcard-store integration tests: the storage contract, run against
-//! every backend (SQLite always; more backends join as they land).
+//! every backend: SQLite always, PostgreSQL when PASSCARD_TEST_DATABASE_URL
+//! is set (each test in a schema of its own, dropped afterwards).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -37,4 +38,63 @@ pub(crate) async fn sqlite() -> TempSqlite {
     let url = format!("sqlite://{}/test.db", dir.display());
     let store = passcard_store::open(&url).await.unwrap();
     TempSqlite { store, dir }
+}
+
+/// A store in a fresh PostgreSQL schema, or `None` (said loudly, once)
+/// when PASSCARD_TEST_DATABASE_URL is unset.
+pub(crate) struct TempPostgres {
+    pub(crate) store: Arc<dyn Store>,
+    admin: sqlx::PgPool,
+    schema: String,
+}
+
+impl TempPostgres {
+    pub(crate) async fn drop_schema(self) {
+        drop(self.store);
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .execute(&self.admin)
+            .await
+            .unwrap();
+    }
+}
+
+pub(crate) async fn postgres() -> Option<TempPostgres> {
+    use std::str::FromStr as _;
+    let Ok(url) = std::env::var("PASSCARD_TEST_DATABASE_URL") else {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            use std::io::Write as _;
+            // Written past the test harness's capture, so it shows.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED: PostgreSQL store tests (set PASSCARD_TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test) ***\n"
+            );
+        });
+        return None;
+    };
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .expect("PASSCARD_TEST_DATABASE_URL is set but unreachable");
+    let schema = format!(
+        "passcard_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let options = sqlx::postgres::PgConnectOptions::from_str(&url)
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let store = Arc::new(
+        passcard_store::PostgresStore::open_with(options)
+            .await
+            .unwrap(),
+    );
+    Some(TempPostgres {
+        store,
+        admin,
+        schema,
+    })
 }

@@ -1,0 +1,427 @@
+//! The one implementation of [`crate::Store`] in SQL, shared by every
+//! backend. Queries use `$N` placeholders (which SQLite and PostgreSQL both
+//! accept) and only BIGINT/TEXT/bytes columns, so the backends differ only
+//! in their migrations and their connection set-up.
+
+/// Implements `Store` for `$store` (a struct with `pool: sqlx::Pool<$db>`
+/// and `queries: QueryCounter`). `$lock_events` is a statement run in a
+/// transaction before it appends to the revocation log, so event ids
+/// become visible in increasing order (empty where writes are serial).
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $lock_events:expr) => {
+        const USER_COLUMNS: &str = "id, username, password_hash, role, disabled, token_version";
+
+        fn user(row: &<$db as sqlx::Database>::Row) -> Result<$crate::User, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::User {
+                id: row.try_get("id")?,
+                username: row.try_get("username")?,
+                password_hash: row.try_get("password_hash")?,
+                role: row.try_get("role")?,
+                disabled: row.try_get::<i64, _>("disabled")? != 0,
+                token_version: row.try_get("token_version")?,
+            })
+        }
+
+        fn event(
+            row: &<$db as sqlx::Database>::Row,
+        ) -> Result<$crate::RevocationEvent, sqlx::Error> {
+            use sqlx::Row as _;
+            let kind: String = row.try_get("kind")?;
+            let revocation = if kind == "jti" {
+                $crate::Revocation::Jti {
+                    jti: row.try_get::<Option<String>, _>("jti")?.unwrap_or_default(),
+                    expires_at: row
+                        .try_get::<Option<i64>, _>("expires_at")?
+                        .unwrap_or_default(),
+                }
+            } else {
+                $crate::Revocation::Version {
+                    version: row
+                        .try_get::<Option<i64>, _>("version")?
+                        .unwrap_or_default(),
+                }
+            };
+            Ok($crate::RevocationEvent::new(
+                row.try_get("id")?,
+                row.try_get("user_id")?,
+                revocation,
+                row.try_get("created_at")?,
+            ))
+        }
+
+        fn is_unique_violation(e: &sqlx::Error) -> bool {
+            matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+        }
+
+        impl $store {
+            /// Serialises appends to the revocation log within `tx`.
+            async fn lock_events(
+                &self,
+                tx: &mut <$db as sqlx::Database>::Connection,
+            ) -> Result<(), $crate::StoreError> {
+                let lock: &str = $lock_events;
+                if !lock.is_empty() {
+                    self.queries.add(1);
+                    sqlx::query(lock).execute(&mut *tx).await?;
+                }
+                Ok(())
+            }
+
+            /// Bumps the version and logs it, inside `tx`.
+            async fn bump_version(
+                &self,
+                tx: &mut <$db as sqlx::Database>::Connection,
+                id: i64,
+                now: i64,
+            ) -> Result<Option<i64>, $crate::StoreError> {
+                self.lock_events(&mut *tx).await?;
+                self.queries.add(1);
+                let Some(version) = sqlx::query_scalar::<_, i64>(
+                    "UPDATE users SET token_version = token_version + 1 WHERE id = $1 RETURNING token_version",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                else {
+                    return Ok(None);
+                };
+                self.queries.add(1);
+                sqlx::query(
+                    "INSERT INTO revocation_events (kind, user_id, version, created_at) VALUES ('version', $1, $2, $3)",
+                )
+                .bind(id)
+                .bind(version)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                Ok(Some(version))
+            }
+
+            async fn user_where_id(
+                &self,
+                tx: &mut <$db as sqlx::Database>::Connection,
+                id: i64,
+            ) -> Result<$crate::User, $crate::StoreError> {
+                self.queries.add(1);
+                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                Ok(user(&row)?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            async fn create_user(
+                &self,
+                username: &str,
+                password_hash: &str,
+                role: &str,
+                now: i64,
+            ) -> Result<$crate::User, $crate::StoreError> {
+                self.queries.add(1);
+                let row = sqlx::query(&format!(
+                    "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
+                ))
+                .bind(username)
+                .bind(password_hash)
+                .bind(role)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        $crate::StoreError::Conflict
+                    } else {
+                        $crate::StoreError::Database(e)
+                    }
+                })?;
+                Ok(user(&row)?)
+            }
+
+            async fn user_by_name(
+                &self,
+                username: &str,
+            ) -> Result<Option<$crate::User>, $crate::StoreError> {
+                self.queries.add(1);
+                let row =
+                    sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
+                        .bind(username)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.as_ref().map(user).transpose()?)
+            }
+
+            async fn user_by_id(&self, id: i64) -> Result<Option<$crate::User>, $crate::StoreError> {
+                self.queries.add(1);
+                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(user).transpose()?)
+            }
+
+            async fn set_role(
+                &self,
+                id: i64,
+                role: &str,
+                now: i64,
+            ) -> Result<Option<$crate::User>, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                self.queries.add(1);
+                let changed = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                    .bind(role)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if changed == 0 {
+                    return Ok(None);
+                }
+                self.bump_version(&mut tx, id, now).await?;
+                let user = self.user_where_id(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(Some(user))
+            }
+
+            async fn revoke_user(
+                &self,
+                id: i64,
+                disable: bool,
+                now: i64,
+            ) -> Result<Option<$crate::User>, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                if self.bump_version(&mut tx, id, now).await?.is_none() {
+                    return Ok(None);
+                }
+                if disable {
+                    self.queries.add(1);
+                    sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                self.queries.add(1);
+                sqlx::query(
+                    "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let user = self.user_where_id(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(Some(user))
+            }
+
+            async fn revoke_token(
+                &self,
+                user_id: i64,
+                jti: &str,
+                expires_at: i64,
+                family_id: Option<i64>,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                self.lock_events(&mut tx).await?;
+                self.queries.add(1);
+                sqlx::query(
+                    "INSERT INTO revocation_events (kind, user_id, jti, expires_at, created_at) VALUES ('jti', $1, $2, $3, $4)",
+                )
+                .bind(user_id)
+                .bind(jti)
+                .bind(expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if let Some(family) = family_id {
+                    self.queries.add(1);
+                    sqlx::query(
+                        "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(family)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn start_family(
+                &self,
+                first: &$crate::NewRefreshFor,
+                now: i64,
+            ) -> Result<i64, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                self.queries.add(2);
+                let family: i64 = sqlx::query_scalar(
+                    "INSERT INTO refresh_families (user_id, created_at) VALUES ($1, $2) RETURNING id",
+                )
+                .bind(first.user_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (hash, family_id, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&first.hash[..])
+                .bind(family)
+                .bind(first.user_id)
+                .bind(first.expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(family)
+            }
+
+            async fn refresh_token(
+                &self,
+                hash: &[u8; 32],
+            ) -> Result<Option<$crate::RefreshRecord>, $crate::StoreError> {
+                use sqlx::Row as _;
+                self.queries.add(1);
+                let row = sqlx::query(
+                    "SELECT t.family_id, t.user_id, t.expires_at, t.used_at, f.revoked_at \
+                     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1",
+                )
+                .bind(&hash[..])
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some($crate::RefreshRecord {
+                    hash: *hash,
+                    family_id: row.try_get("family_id")?,
+                    user_id: row.try_get("user_id")?,
+                    expires_at: row.try_get("expires_at")?,
+                    used_at: row.try_get("used_at")?,
+                    family_revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                }))
+            }
+
+            async fn rotate_refresh(
+                &self,
+                old: &[u8; 32],
+                successor: &$crate::NewRefresh,
+                now: i64,
+            ) -> Result<$crate::Rotation, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                self.queries.add(1);
+                let updated = sqlx::query(
+                    "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL",
+                )
+                .bind(now)
+                .bind(&old[..])
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    self.queries.add(1);
+                    let used_at: Option<i64> =
+                        sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE hash = $1")
+                            .bind(&old[..])
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .flatten();
+                    return Ok($crate::Rotation::AlreadyUsed {
+                        used_at: used_at.unwrap_or(now),
+                    });
+                }
+                self.queries.add(1);
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (hash, family_id, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&successor.hash[..])
+                .bind(successor.family_id)
+                .bind(successor.user_id)
+                .bind(successor.expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok($crate::Rotation::Rotated)
+            }
+
+            async fn revoke_family(&self, family_id: i64, now: i64) -> Result<(), $crate::StoreError> {
+                self.queries.add(1);
+                sqlx::query(
+                    "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(family_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn events_after(
+                &self,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::RevocationEvent>, $crate::StoreError> {
+                self.queries.add(1);
+                let rows = sqlx::query(
+                    "SELECT id, kind, user_id, jti, version, expires_at, created_at FROM revocation_events \
+                     WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.iter().map(event).collect::<Result<_, _>>()?)
+            }
+
+            async fn prune(&self, now: i64, versions_before: i64) -> Result<u64, $crate::StoreError> {
+                self.queries.add(3);
+                let mut gone = sqlx::query(
+                    "DELETE FROM revocation_events WHERE (kind = 'jti' AND expires_at < $1) OR (kind = 'version' AND created_at < $2)",
+                )
+                .bind(now)
+                .bind(versions_before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                gone += sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                gone += sqlx::query(
+                    "DELETE FROM refresh_families WHERE NOT EXISTS \
+                     (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)",
+                )
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(gone)
+            }
+
+            async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, $crate::StoreError> {
+                self.queries.add(2);
+                sqlx::query(
+                    "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(fresh)
+                .execute(&self.pool)
+                .await?;
+                Ok(
+                    sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+                        .bind(name)
+                        .fetch_one(&self.pool)
+                        .await?,
+                )
+            }
+
+            fn queries(&self) -> u64 {
+                self.queries.get()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;
