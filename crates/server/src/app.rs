@@ -91,8 +91,9 @@ async fn follow_revocations(state: AppState) {
         }
         if last_prune.elapsed() >= prune_every {
             last_prune = tokio::time::Instant::now();
+            let jti_before = now - state.revocations.leeway();
             let versions_before = now - state.revocations.version_lifetime();
-            if let Err(e) = state.store.prune(now, versions_before).await {
+            if let Err(e) = state.store.prune(now, jti_before, versions_before).await {
                 tracing::warn!(error = %e, "cannot prune the store");
             }
         }

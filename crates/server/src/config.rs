@@ -77,7 +77,7 @@ pub struct DataArgs {
     /// Folder for the default SQLite database and the generated key.
     #[arg(long, env = "PASSCARD_DATA_DIR", default_value = "passcard-data")]
     pub(crate) data_dir: PathBuf,
-    /// Database URL [default: sqlite://<data dir>/passcard.db].
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://DATA_DIR/passcard.db].
     #[arg(long, env = "PASSCARD_DATABASE_URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
 }

@@ -1,16 +1,20 @@
 //! The in-memory revocation view: a `jti` denylist and per-user minimum
 //! token versions, mirrored from the store's revocation event log.
 //!
-//! Reads are lock-free (an `ArcSwap` of an immutable view) and cost two hash
-//! lookups; writers build a new view. An entry is dropped once no token it
-//! concerns can still be accepted: a `jti` after its `exp` plus leeway, a
-//! version bump after the access-token lifetime plus leeway. So memory grows
-//! with the revocations of the last few minutes, not with the user count.
+//! Both tables are sharded maps updated in place: a check takes one shard's
+//! read lock and does one hash lookup per table (none at all while a table
+//! is empty); an update touches one entry, whatever the table's size. An
+//! entry is dropped once no token it concerns can still be accepted: a `jti`
+//! after its `exp` plus leeway, a version bump after the access-token
+//! lifetime plus leeway (plus a margin for a token signed a little after
+//! its user was read). So memory grows with the revocations of the last few
+//! minutes, not with the number of users.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hash};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
-use arc_swap::ArcSwap;
 use passcard_store::{Revocation, RevocationEvent, Store};
 
 /// Why a verified token is nonetheless refused.
@@ -23,57 +27,86 @@ pub enum Revoked {
     Version,
 }
 
-#[derive(Clone, Debug, Default)]
-struct View {
-    /// jti -> when the entry can go (exp + leeway).
-    deny: HashMap<String, i64>,
-    /// user id -> (lowest valid version, when the entry can go).
-    versions: HashMap<i64, (i64, i64)>,
-    /// The last event applied.
-    last_id: i64,
-    /// The earliest time any entry can go (for cheap pruning).
-    next_expiry: i64,
+const SHARDS: usize = 16;
+
+/// A map split into shards, each behind its own lock, with an entry count
+/// readable without locking.
+struct Sharded<K, V> {
+    shards: [RwLock<HashMap<K, V>>; SHARDS],
+    hasher: std::collections::hash_map::RandomState,
+    len: AtomicUsize,
 }
 
-impl View {
-    fn apply(&mut self, e: &RevocationEvent, version_lifetime: i64, leeway: i64) {
-        match &e.revocation {
-            Revocation::Jti { jti, expires_at } => {
-                let until = expires_at.saturating_add(leeway);
-                self.deny.insert(jti.clone(), until);
-                self.next_expiry = self.next_expiry.min(until);
-            }
-            Revocation::Version { version } => {
-                let until = e.created_at.saturating_add(version_lifetime);
-                let entry = self.versions.entry(e.user_id).or_insert((*version, until));
-                if *version >= entry.0 {
-                    *entry = (*version, until.max(entry.1));
+impl<K: Hash + Eq, V> Sharded<K, V> {
+    fn new() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
+            hasher: std::collections::hash_map::RandomState::new(),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> &RwLock<HashMap<K, V>> {
+        let i = usize::try_from(self.hasher.hash_one(key)).unwrap_or_default() % SHARDS;
+        &self.shards[i]
+    }
+
+    fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    fn read<Q, R>(&self, key: &Q, f: impl FnOnce(Option<&V>) -> R) -> R
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let shard = self.shard(key).read().unwrap_or_else(|p| p.into_inner());
+        f(shard.get(key))
+    }
+
+    fn upsert(&self, key: K, value: V, keep: impl FnOnce(&V, &V) -> bool) {
+        let mut shard = self.shard(&key).write().unwrap_or_else(|p| p.into_inner());
+        match shard.get_mut(&key) {
+            Some(old) => {
+                if !keep(old, &value) {
+                    *old = value;
                 }
-                self.next_expiry = self.next_expiry.min(until);
+            }
+            None => {
+                shard.insert(key, value);
+                self.len.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.last_id = self.last_id.max(e.id);
     }
 
-    fn prune(&mut self, now: i64) {
-        self.deny.retain(|_, until| *until > now);
-        self.versions.retain(|_, (_, until)| *until > now);
-        self.next_expiry = self
-            .deny
-            .values()
-            .copied()
-            .chain(self.versions.values().map(|(_, until)| *until))
-            .min()
-            .unwrap_or(i64::MAX);
+    fn retain(&self, mut f: impl FnMut(&V) -> bool) {
+        for shard in &self.shards {
+            let mut shard = shard.write().unwrap_or_else(|p| p.into_inner());
+            let before = shard.len();
+            shard.retain(|_, v| f(v));
+            self.len.fetch_sub(before - shard.len(), Ordering::Relaxed);
+        }
     }
 }
+
+/// Extra seconds a version bump is kept beyond access TTL + leeway: a token
+/// may be signed a little after its user was read (a login waiting for a
+/// hashing slot waits at most 10 s; a busy store at most 10 s more).
+pub const ISSUE_DELAY_MARGIN: i64 = 60;
 
 /// The revocation state of one server.
 pub struct Revocations {
-    view: ArcSwap<View>,
+    /// jti -> when the entry can go (exp + leeway).
+    deny: Sharded<String, i64>,
+    /// user id -> (lowest valid version, when the entry can go).
+    versions: Sharded<i64, (i64, i64)>,
+    /// The last event applied.
+    last_id: AtomicI64,
+    /// The earliest time any entry can go, for cheap pruning.
+    next_expiry: AtomicI64,
     /// Serialises catch-ups so events apply in log order.
     writer: tokio::sync::Mutex<()>,
-    /// Seconds a version bump matters: access TTL + leeway.
+    /// Seconds a version bump matters.
     version_lifetime: i64,
     leeway: i64,
 }
@@ -85,29 +118,67 @@ impl Revocations {
     /// An empty view; `access_ttl` and `leeway` in seconds.
     pub fn new(access_ttl: i64, leeway: i64) -> Self {
         Self {
-            view: ArcSwap::from_pointee(View {
-                next_expiry: i64::MAX,
-                ..View::default()
-            }),
+            deny: Sharded::new(),
+            versions: Sharded::new(),
+            last_id: AtomicI64::new(0),
+            next_expiry: AtomicI64::new(i64::MAX),
             writer: tokio::sync::Mutex::new(()),
-            version_lifetime: access_ttl.saturating_add(leeway),
+            version_lifetime: access_ttl
+                .saturating_add(leeway)
+                .saturating_add(ISSUE_DELAY_MARGIN),
             leeway,
         }
     }
 
-    /// Whether a verified token is revoked: two hash lookups, no lock.
+    /// Whether a verified token is revoked: at most one hash lookup per
+    /// table, under one shard's read lock.
     #[inline]
     pub fn check(&self, jti: &str, user_id: i64, ver: i64) -> Result<(), Revoked> {
-        let view = self.view.load();
-        if !view.deny.is_empty() && view.deny.contains_key(jti) {
+        if self.deny.len() > 0 && self.deny.read(jti, |e| e.is_some()) {
             return Err(Revoked::Jti);
         }
-        if let Some((min, _)) = view.versions.get(&user_id) {
-            if ver < *min {
-                return Err(Revoked::Version);
-            }
+        if self.versions.len() > 0
+            && self
+                .versions
+                .read(&user_id, |e| e.is_some_and(|(min, _)| ver < *min))
+        {
+            return Err(Revoked::Version);
         }
         Ok(())
+    }
+
+    fn apply(&self, e: &RevocationEvent) {
+        let until = match &e.revocation {
+            Revocation::Jti { jti, expires_at } => {
+                let until = expires_at.saturating_add(self.leeway);
+                self.deny.upsert(jti.clone(), until, |old, new| old >= new);
+                until
+            }
+            Revocation::Version { version } => {
+                let until = e.created_at.saturating_add(self.version_lifetime);
+                // A lower version never lowers the bar.
+                self.versions
+                    .upsert(e.user_id, (*version, until), |old, new| old.0 >= new.0);
+                until
+            }
+        };
+        self.next_expiry.fetch_min(until, Ordering::Relaxed);
+        self.last_id.fetch_max(e.id, Ordering::Relaxed);
+    }
+
+    fn prune(&self, now: i64) {
+        self.deny.retain(|until| *until > now);
+        self.versions.retain(|(_, until)| *until > now);
+        let mut next = i64::MAX;
+        self.deny.retain(|until| {
+            next = next.min(*until);
+            true
+        });
+        self.versions.retain(|(_, until)| {
+            next = next.min(*until);
+            true
+        });
+        self.next_expiry.store(next, Ordering::Relaxed);
     }
 
     /// Reads every event after the last one applied and applies it; drops
@@ -118,45 +189,46 @@ impl Revocations {
         now: i64,
     ) -> Result<usize, passcard_store::StoreError> {
         let _guard = self.writer.lock().await;
-        let mut view = View::clone(&self.view.load());
         let mut applied = 0;
         loop {
-            let events = store.events_after(view.last_id, BATCH).await?;
+            let events = store.events_after(self.last_id(), BATCH).await?;
             for e in &events {
-                view.apply(e, self.version_lifetime, self.leeway);
+                self.apply(e);
             }
             applied += events.len();
-            if (events.len() as i64) < BATCH {
+            if i64::try_from(events.len()).unwrap_or(i64::MAX) < BATCH {
                 break;
             }
         }
-        if view.next_expiry <= now {
-            view.prune(now);
-        } else if applied == 0 {
-            return Ok(0);
+        if self.next_expiry.load(Ordering::Relaxed) <= now {
+            self.prune(now);
         }
-        self.view.store(Arc::new(view));
         Ok(applied)
     }
 
     /// Denylist entries held.
     pub fn denylist_len(&self) -> usize {
-        self.view.load().deny.len()
+        self.deny.len()
     }
 
     /// Version entries held.
     pub fn versions_len(&self) -> usize {
-        self.view.load().versions.len()
+        self.versions.len()
     }
 
     /// The id of the last event applied.
     pub fn last_id(&self) -> i64 {
-        self.view.load().last_id
+        self.last_id.load(Ordering::Relaxed)
     }
 
     /// Seconds a version event matters (for store pruning).
     pub fn version_lifetime(&self) -> i64 {
         self.version_lifetime
+    }
+
+    /// The leeway in seconds (for store pruning).
+    pub fn leeway(&self) -> i64 {
+        self.leeway
     }
 }
 
@@ -170,42 +242,38 @@ mod tests {
 
     #[test]
     fn entries_live_until_no_token_they_concern_can_be_accepted() {
-        let mut v = View {
-            next_expiry: i64::MAX,
-            ..View::default()
-        };
-        v.apply(
-            &event(
-                1,
-                7,
-                Revocation::Jti {
-                    jti: "a".into(),
-                    expires_at: 100,
-                },
-                50,
-            ),
-            330,
-            30,
+        // access TTL 300, leeway 30: a version bump lives 300 + 30 + margin.
+        let v = Revocations::new(300, 30);
+        v.apply(&event(
+            1,
+            7,
+            Revocation::Jti {
+                jti: "a".into(),
+                expires_at: 100,
+            },
+            50,
+        ));
+        v.apply(&event(2, 8, Revocation::Version { version: 3 }, 50));
+        v.apply(&event(3, 8, Revocation::Version { version: 2 }, 60));
+        assert_eq!(v.check("a", 7, 0), Err(Revoked::Jti));
+        assert_eq!(
+            v.check("b", 8, 2),
+            Err(Revoked::Version),
+            "a lower version never lowers the bar"
         );
-        v.apply(
-            &event(2, 8, Revocation::Version { version: 3 }, 50),
-            330,
-            30,
-        );
-        v.apply(
-            &event(3, 8, Revocation::Version { version: 2 }, 60),
-            330,
-            30,
-        );
-        assert_eq!(v.versions[&8].0, 3, "a lower version never lowers the bar");
-        assert_eq!(v.last_id, 3);
+        assert_eq!(v.check("b", 8, 3), Ok(()));
+        assert_eq!(v.last_id(), 3);
         v.prune(129);
-        assert!(v.deny.contains_key("a"));
+        assert_eq!(v.denylist_len(), 1);
         v.prune(130);
-        assert!(!v.deny.contains_key("a"), "gone at exp + leeway");
-        assert!(v.versions.contains_key(&8));
-        v.prune(50 + 330);
-        assert!(v.versions.is_empty(), "gone at bump + access TTL + leeway");
-        assert_eq!(v.next_expiry, i64::MAX);
+        assert_eq!(v.denylist_len(), 0, "gone at exp + leeway");
+        assert_eq!(v.versions_len(), 1);
+        v.prune(50 + 330 + ISSUE_DELAY_MARGIN);
+        assert_eq!(
+            v.versions_len(),
+            0,
+            "gone at bump + access TTL + leeway + margin"
+        );
+        assert_eq!(v.next_expiry.load(Ordering::Relaxed), i64::MAX);
     }
 }

@@ -80,11 +80,14 @@ pub struct NewRefresh {
 pub enum Rotation {
     /// The token was unused; it is now used and its successor is stored.
     Rotated,
-    /// The token had already been rotated, at this time.
+    /// The token had already been rotated, at this time (its family is
+    /// live and it has not expired).
     AlreadyUsed {
         /// Unix seconds.
         used_at: i64,
     },
+    /// The token is gone, expired, or its family was revoked.
+    Refused,
 }
 
 /// What a revocation event revokes. Exhaustive on purpose: a server must
@@ -220,10 +223,16 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<RevocationEvent>, StoreError>;
 
-    /// Deletes what can no longer matter: `jti` events and refresh tokens
-    /// past their expiry, version events created before `versions_before`.
+    /// Deletes what can no longer matter: `jti` events whose token expired
+    /// before `jti_before` (pass now minus the leeway), version events
+    /// created before `versions_before`, refresh tokens expired at `now`.
     /// Returns how many rows went.
-    async fn prune(&self, now: i64, versions_before: i64) -> Result<u64, StoreError>;
+    async fn prune(
+        &self,
+        now: i64,
+        jti_before: i64,
+        versions_before: i64,
+    ) -> Result<u64, StoreError>;
 
     /// The shared secret `name`, created from `fresh` by the first caller.
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;

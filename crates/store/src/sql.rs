@@ -170,6 +170,9 @@ macro_rules! impl_store {
                 now: i64,
             ) -> Result<Option<$crate::User>, $crate::StoreError> {
                 let mut tx = self.pool.begin().await?;
+                // Every revoking transaction takes the log lock before any
+                // row lock, so two of them cannot deadlock.
+                self.lock_events(&mut tx).await?;
                 self.queries.add(1);
                 let changed = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
                     .bind(role)
@@ -311,8 +314,12 @@ macro_rules! impl_store {
             ) -> Result<$crate::Rotation, $crate::StoreError> {
                 let mut tx = self.pool.begin().await?;
                 self.queries.add(1);
+                // Conditions re-checked at the moment of rotation, so a
+                // refresh racing a logout cannot rotate a revoked family.
                 let updated = sqlx::query(
-                    "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL",
+                    "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL \
+                     AND expires_at > $1 AND NOT EXISTS (SELECT 1 FROM refresh_families f \
+                     WHERE f.id = refresh_tokens.family_id AND f.revoked_at IS NOT NULL)",
                 )
                 .bind(now)
                 .bind(&old[..])
@@ -320,15 +327,26 @@ macro_rules! impl_store {
                 .await?
                 .rows_affected();
                 if updated == 0 {
+                    use sqlx::Row as _;
                     self.queries.add(1);
-                    let used_at: Option<i64> =
-                        sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE hash = $1")
-                            .bind(&old[..])
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .flatten();
-                    return Ok($crate::Rotation::AlreadyUsed {
-                        used_at: used_at.unwrap_or(now),
+                    let row = sqlx::query(
+                        "SELECT t.used_at, t.expires_at, f.revoked_at FROM refresh_tokens t \
+                         JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1",
+                    )
+                    .bind(&old[..])
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else {
+                        return Ok($crate::Rotation::Refused);
+                    };
+                    let used_at: Option<i64> = row.try_get("used_at")?;
+                    let expires_at: i64 = row.try_get("expires_at")?;
+                    let revoked: Option<i64> = row.try_get("revoked_at")?;
+                    return Ok(match used_at {
+                        Some(used_at) if revoked.is_none() && expires_at > now => {
+                            $crate::Rotation::AlreadyUsed { used_at }
+                        }
+                        _ => $crate::Rotation::Refused,
                     });
                 }
                 self.queries.add(1);
@@ -375,12 +393,17 @@ macro_rules! impl_store {
                 Ok(rows.iter().map(event).collect::<Result<_, _>>()?)
             }
 
-            async fn prune(&self, now: i64, versions_before: i64) -> Result<u64, $crate::StoreError> {
+            async fn prune(
+                &self,
+                now: i64,
+                jti_before: i64,
+                versions_before: i64,
+            ) -> Result<u64, $crate::StoreError> {
                 self.queries.add(3);
                 let mut gone = sqlx::query(
                     "DELETE FROM revocation_events WHERE (kind = 'jti' AND expires_at < $1) OR (kind = 'version' AND created_at < $2)",
                 )
-                .bind(now)
+                .bind(jti_before)
                 .bind(versions_before)
                 .execute(&self.pool)
                 .await?

@@ -145,15 +145,17 @@ pub(super) async fn login(
     // Malformed names cannot exist; they still cost a hash, like any miss.
     let username = normalize_username(&body.username).unwrap_or_default();
     let user_key = format!("user:{username}");
-    let peer_key = format!("addr:{}", peer.ip());
+    let peer_key = format!("addr:{}", crate::limiter::client_key(peer.ip()));
     let keys = [user_key.as_str(), peer_key.as_str()];
-    if let Err(retry_after) = state.limiter.check(&keys, state.instant()) {
+    // The attempt is counted now, before hashing, so concurrent guesses
+    // cannot all pass the check while the first ones are still hashing; a
+    // success gives it back.
+    if let Err(retry_after) = state.limiter.attempt(&keys, state.instant()) {
         state.metrics.login("rate_limited");
         return Err(ApiError::TooManyRequests { retry_after });
     }
     if body.password.len() > MAX_PASSWORD {
         state.metrics.login("failure");
-        state.limiter.fail(&keys, state.instant());
         return Err(ApiError::InvalidCredentials);
     }
     let user = if username.is_empty() {
@@ -172,11 +174,10 @@ pub(super) async fn login(
         Some(u) if ok && !u.disabled => u,
         _ => {
             state.metrics.login("failure");
-            state.limiter.fail(&keys, state.instant());
             return Err(ApiError::InvalidCredentials);
         }
     };
-    state.limiter.clear(&user_key);
+    state.limiter.succeeded(&user_key, &peer_key);
     let refresh = tokens::new_refresh_token().map_err(ApiError::Internal)?;
     let expires_at = now_secs() + secs(state.config.refresh_ttl.as_secs());
     let family = state
@@ -255,11 +256,18 @@ async fn rotate(state: &AppState, token: &str) -> Result<TokensOut, ApiError> {
                 }
                 // Another request rotated it a moment ago.
                 Rotation::AlreadyUsed { used_at } => used_at,
+                // Revoked (a logout raced this refresh) or expired meanwhile.
+                Rotation::Refused => return Err(ApiError::InvalidRefreshToken),
             }
         }
     };
-    if now - used_at <= reuse {
-        // A retry or a second tab: the same successor, a fresh access token.
+    if now - used_at < reuse {
+        // A retry or a second tab: the same successor, a fresh access token,
+        // unless a logout revoked the family since the first read.
+        let again = state.store.refresh_token(&hash).await?;
+        if !again.is_some_and(|r| !r.family_revoked && r.expires_at > now) {
+            return Err(ApiError::InvalidRefreshToken);
+        }
         return pair(state, &user, record.family_id, next, used_at + ttl);
     }
     state.store.revoke_family(record.family_id, now).await?;

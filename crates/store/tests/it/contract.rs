@@ -226,7 +226,7 @@ async fn events_come_in_order_and_prune_drops_only_dead_ones(s: &dyn Store) {
     assert_eq!(tail.len(), 2);
     assert_eq!(s.events_after(all[0].id, 1).await.unwrap().len(), 1);
 
-    s.prune(NOW + 100, NOW + 100).await.unwrap();
+    s.prune(NOW + 100, NOW + 100, NOW + 100).await.unwrap();
     let left = s.events_after(0, 100).await.unwrap();
     let kinds: Vec<_> = left.iter().map(|e| e.revocation.clone()).collect();
     assert_eq!(
