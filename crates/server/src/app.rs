@@ -74,29 +74,75 @@ pub async fn serve_on(
     result.context("server failed")
 }
 
-/// Polls the revocation log for changes made elsewhere (the `passcard
-/// user` commands, other instances) and prunes what can no longer matter.
+/// Follows the revocation log: on every push signal from the store
+/// (PostgreSQL LISTEN/NOTIFY), after every (re)connection of the push
+/// channel, and on a periodic safety poll, reads the events after the last
+/// one applied, so a missed signal loses nothing. Prunes what can no longer
+/// matter once a minute.
 async fn follow_revocations(state: AppState) {
     let mut tick = tokio::time::interval(state.config.revocation_poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let prune_every = Duration::from_secs(60);
     let mut last_prune = tokio::time::Instant::now();
+    let mut listener: Option<Box<dyn passcard_store::Listener>> = None;
+    let mut next_listen = tokio::time::Instant::now();
     loop {
-        tick.tick().await;
-        let now = now_secs();
-        match state.revocations.catch_up(&*state.store, now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(events = n, "applied revocation events"),
-            Err(e) => tracing::warn!(error = %e, "cannot read the revocation log; will retry"),
+        if listener.is_none() && tokio::time::Instant::now() >= next_listen {
+            match state.store.listen().await {
+                Ok(Some(l)) => {
+                    tracing::debug!("listening for revocations");
+                    listener = Some(l);
+                    catch_up(&state).await;
+                }
+                Ok(None) => {
+                    next_listen = tokio::time::Instant::now() + Duration::from_secs(3600 * 24 * 365)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for revocations; polling meanwhile");
+                    next_listen = tokio::time::Instant::now()
+                        + state.config.revocation_poll.max(Duration::from_secs(1));
+                }
+            }
+        }
+        let pushed = async {
+            match listener.as_mut() {
+                Some(l) => Some(l.next().await),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            signal = pushed => match signal {
+                Some(Ok(_)) => catch_up(&state).await,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "revocation push channel lost; polling until it is back");
+                    listener = None;
+                    next_listen = tokio::time::Instant::now() + Duration::from_secs(1);
+                }
+                None => {}
+            },
+            _ = tick.tick() => catch_up(&state).await,
         }
         if last_prune.elapsed() >= prune_every {
             last_prune = tokio::time::Instant::now();
+            let now = now_secs();
             let jti_before = now - state.revocations.leeway();
             let versions_before = now - state.revocations.version_lifetime();
             if let Err(e) = state.store.prune(now, jti_before, versions_before).await {
                 tracing::warn!(error = %e, "cannot prune the store");
             }
         }
+    }
+}
+
+async fn catch_up(state: &AppState) {
+    match state.revocations.catch_up(&*state.store, now_secs()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(events = n, "applied revocation events"),
+        Err(e) => tracing::warn!(
+            error = %e,
+            lag_ms = state.revocations.lag().as_millis(),
+            "cannot read the revocation log; tokens are still verified, revocations made elsewhere wait"
+        ),
     }
 }
 

@@ -78,6 +78,12 @@ impl FromRequestParts<AppState> for Authenticated {
                 claims
             }
         };
+        if let Some(max) = state.config.revocation_max_lag {
+            if state.revocations.lag() > max {
+                state.metrics.verify_failure("revocation_view_stale");
+                return Err(ApiError::RevocationViewStale);
+            }
+        }
         let user_id = claims.user_id;
         state
             .revocations

@@ -54,10 +54,16 @@ pub struct ServeArgs {
     /// so a flood of logins leaves a core for token verification.
     #[arg(long, env = "PASSCARD_HASH_CONCURRENCY")]
     pub(crate) hash_concurrency: Option<usize>,
-    /// How often the server polls the revocation log for changes made
-    /// elsewhere (the `passcard user` commands, other instances).
+    /// Safety poll of the revocation log, for changes made elsewhere (the
+    /// `passcard user` commands, other instances). PostgreSQL also pushes
+    /// them at once (LISTEN/NOTIFY); the poll catches anything missed.
     #[arg(long, env = "PASSCARD_REVOCATION_POLL", default_value = "1s", value_parser = parse_duration)]
     pub(crate) revocation_poll: Duration,
+    /// Refuse tokens (503) while the revocation view is older than this,
+    /// e.g. 30s, for deployments that prefer to fail closed when the store
+    /// is unreachable [default: keep verifying].
+    #[arg(long, env = "PASSCARD_REVOCATION_MAX_LAG", value_parser = parse_duration)]
+    pub(crate) revocation_max_lag: Option<Duration>,
     /// Slots of the cache of verified access tokens (0 disables it): a
     /// repeat request with the same token skips the signature check, never
     /// the expiry or revocation checks.
@@ -141,6 +147,8 @@ pub struct Config {
     pub revocation_poll: Duration,
     /// Verified-token cache slots (0: off).
     pub verify_cache: usize,
+    /// Fail closed past this revocation lag.
+    pub revocation_max_lag: Option<Duration>,
 }
 
 impl Config {
@@ -165,6 +173,7 @@ impl Config {
             hash_concurrency: default_hash_concurrency(),
             revocation_poll: Duration::from_secs(1),
             verify_cache: 4096,
+            revocation_max_lag: None,
         }
     }
 }
@@ -211,6 +220,7 @@ impl ServeArgs {
                 .max(1),
             revocation_poll: self.revocation_poll,
             verify_cache: self.verify_cache.min(1 << 20),
+            revocation_max_lag: self.revocation_max_lag,
         })
     }
 }

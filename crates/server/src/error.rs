@@ -52,6 +52,10 @@ pub enum ApiError {
         /// When to retry.
         retry_after: Duration,
     },
+    /// The revocation view is older than PASSCARD_REVOCATION_MAX_LAG: the
+    /// server cannot tell whether a token was revoked, and fails closed.
+    #[error("cannot check revocations right now; retry shortly")]
+    RevocationViewStale,
     /// The server is saturated (password hashing queue full).
     #[error("server busy; retry later")]
     Unavailable,
@@ -123,6 +127,11 @@ impl ApiError {
                 "Too many requests",
             ),
             Self::Unavailable => (S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            Self::RevocationViewStale => (
+                S::SERVICE_UNAVAILABLE,
+                "revocation-view-stale",
+                "Revocation state unavailable",
+            ),
             Self::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
@@ -169,6 +178,9 @@ impl IntoResponse for ApiError {
                         r#"Bearer realm="passcard", error="insufficient_scope", scope="admin""#,
                     ),
                 );
+            }
+            Self::RevocationViewStale => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             Self::TooManyRequests { retry_after } => {
                 let secs = retry_after.as_secs().max(1);

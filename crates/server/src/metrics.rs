@@ -26,7 +26,7 @@ struct OutcomeLabels {
 
 /// Reasons a Bearer token is refused (passcard_jwt::Error::reason, plus the
 /// header and revocation checks).
-const VERIFY_REASONS: [&str; 15] = [
+const VERIFY_REASONS: [&str; 16] = [
     "malformed_header",
     "too_large",
     "malformed",
@@ -42,6 +42,7 @@ const VERIFY_REASONS: [&str; 15] = [
     "wrong_audience",
     "wrong_type",
     "revoked",
+    "revocation_view_stale",
 ];
 
 /// The server's metrics.
@@ -55,6 +56,7 @@ pub struct Metrics {
     denylist: Gauge,
     versions: Gauge,
     refreshes: Family<OutcomeLabels, Counter>,
+    revocation_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 impl Metrics {
@@ -99,6 +101,12 @@ impl Metrics {
             "Users with a recent token-version bump held in memory",
             versions.clone(),
         );
+        let revocation_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "revocation_lag_seconds",
+            "Time since the revocation view was last known complete",
+            revocation_lag.clone(),
+        );
         // Known label values start at zero, so dashboards and alerts see
         // the series before the first event.
         for outcome in ["success", "failure", "rate_limited"] {
@@ -120,6 +128,7 @@ impl Metrics {
             denylist,
             versions,
             refreshes,
+            revocation_lag,
         }
     }
 
@@ -154,7 +163,14 @@ impl Metrics {
 
     /// Renders the text exposition format, after syncing the values that
     /// live elsewhere (store query count, revocation table sizes).
-    pub fn render(&self, store_queries: u64, denylist: usize, versions: usize) -> String {
+    pub fn render(
+        &self,
+        store_queries: u64,
+        denylist: usize,
+        versions: usize,
+        lag: std::time::Duration,
+    ) -> String {
+        self.revocation_lag.set(lag.as_secs_f64());
         let seen = self
             .store_queries_seen
             .swap(store_queries, Ordering::Relaxed);

@@ -13,7 +13,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use passcard_store::{Revocation, RevocationEvent, Store};
 
@@ -109,6 +110,10 @@ pub struct Revocations {
     /// Seconds a version bump matters.
     version_lifetime: i64,
     leeway: i64,
+    /// When the view was last known complete (a successful catch-up), in
+    /// nanoseconds since `base`.
+    synced_at: AtomicU64,
+    base: Instant,
 }
 
 /// Events fetched per store query while catching up.
@@ -127,7 +132,16 @@ impl Revocations {
                 .saturating_add(leeway)
                 .saturating_add(ISSUE_DELAY_MARGIN),
             leeway,
+            synced_at: AtomicU64::new(0),
+            base: Instant::now(),
         }
+    }
+
+    /// How old the view may be: the time since the last successful read of
+    /// the log. Grows while the store is unreachable.
+    pub fn lag(&self) -> Duration {
+        let synced = Duration::from_nanos(self.synced_at.load(Ordering::Relaxed));
+        self.base.elapsed().saturating_sub(synced)
     }
 
     /// Whether a verified token is revoked: at most one hash lookup per
@@ -203,6 +217,8 @@ impl Revocations {
         if self.next_expiry.load(Ordering::Relaxed) <= now {
             self.prune(now);
         }
+        let at = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.synced_at.fetch_max(at, Ordering::Relaxed);
         Ok(applied)
     }
 

@@ -234,11 +234,33 @@ pub trait Store: Send + Sync + 'static {
         versions_before: i64,
     ) -> Result<u64, StoreError>;
 
+    /// A push channel that signals appends to the revocation log, where
+    /// the backend has one (PostgreSQL LISTEN/NOTIFY); `None` means poll.
+    async fn listen(&self) -> Result<Option<Box<dyn Listener>>, StoreError>;
+
     /// The shared secret `name`, created from `fresh` by the first caller.
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
 
     /// How many queries this store has run.
     fn queries(&self) -> u64;
+}
+
+/// What a push channel reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Push {
+    /// The revocation log grew.
+    Changed,
+    /// The channel's connection dropped and was re-established: signals may
+    /// have been missed, so read the log.
+    Reconnected,
+}
+
+/// A subscription to revocation-log appends.
+#[async_trait]
+pub trait Listener: Send {
+    /// Waits for the next signal. An error means the channel is down for
+    /// now; subscribe again later and read the log.
+    async fn next(&mut self) -> Result<Push, StoreError>;
 }
 
 /// The first refresh token of a new family.

@@ -3,7 +3,7 @@
 use std::str::FromStr as _;
 
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 
 use crate::{QueryCounter, StoreError};
 
@@ -44,5 +44,34 @@ impl PostgresStore {
 crate::sql::impl_store!(
     PostgresStore,
     sqlx::Postgres,
-    "SELECT pg_advisory_xact_lock(7215090611)"
+    "SELECT pg_advisory_xact_lock(7215090611)",
+    "SELECT pg_notify('passcard_revocations', '')"
 );
+
+/// The channel revocation-log appends are announced on.
+const CHANNEL: &str = "passcard_revocations";
+
+impl PostgresStore {
+    async fn listen_impl(&self) -> Result<Option<Box<dyn crate::Listener>>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(Some(Box::new(PgPush { listener })))
+    }
+}
+
+/// LISTEN on the revocation channel.
+struct PgPush {
+    listener: PgListener,
+}
+
+#[async_trait::async_trait]
+impl crate::Listener for PgPush {
+    async fn next(&mut self) -> Result<crate::Push, StoreError> {
+        // `try_recv` answers None when the connection dropped; the next call
+        // reconnects and listens again.
+        Ok(match self.listener.try_recv().await? {
+            Some(_) => crate::Push::Changed,
+            None => crate::Push::Reconnected,
+        })
+    }
+}

@@ -4,11 +4,13 @@
 //! in their migrations and their connection set-up.
 
 /// Implements `Store` for `$store` (a struct with `pool: sqlx::Pool<$db>`
-/// and `queries: QueryCounter`). `$lock_events` is a statement run in a
-/// transaction before it appends to the revocation log, so event ids
-/// become visible in increasing order (empty where writes are serial).
+/// and `queries: QueryCounter`, and an inherent `listen_impl`).
+/// `$lock_events` is a statement run in a transaction before it appends to
+/// the revocation log, so event ids become visible in increasing order
+/// (empty where writes are serial); `$notify` runs after the append and
+/// signals listeners on commit (empty where there is no push channel).
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $lock_events:expr) => {
+    ($store:ty, $db:ty, $lock_events:expr, $notify:expr) => {
         const USER_COLUMNS: &str = "id, username, password_hash, role, disabled, token_version";
 
         fn user(row: &<$db as sqlx::Database>::Row) -> Result<$crate::User, sqlx::Error> {
@@ -68,6 +70,19 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            /// Signals listeners (on commit) that the log grew.
+            async fn notify_events(
+                &self,
+                tx: &mut <$db as sqlx::Database>::Connection,
+            ) -> Result<(), $crate::StoreError> {
+                let notify: &str = $notify;
+                if !notify.is_empty() {
+                    self.queries.add(1);
+                    sqlx::query(notify).execute(&mut *tx).await?;
+                }
+                Ok(())
+            }
+
             /// Bumps the version and logs it, inside `tx`.
             async fn bump_version(
                 &self,
@@ -95,6 +110,7 @@ macro_rules! impl_store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                self.notify_events(&mut *tx).await?;
                 Ok(Some(version))
             }
 
@@ -239,6 +255,7 @@ macro_rules! impl_store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                self.notify_events(&mut tx).await?;
                 if let Some(family) = family_id {
                     self.queries.add(1);
                     sqlx::query(
@@ -438,6 +455,12 @@ macro_rules! impl_store {
                         .fetch_one(&self.pool)
                         .await?,
                 )
+            }
+
+            async fn listen(
+                &self,
+            ) -> Result<Option<Box<dyn $crate::Listener>>, $crate::StoreError> {
+                self.listen_impl().await
             }
 
             fn queries(&self) -> u64 {

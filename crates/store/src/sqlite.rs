@@ -37,5 +37,13 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// SQLite has no push channel: servers poll the log.
+    #[allow(clippy::unused_async, reason = "same shape as the other backends")]
+    async fn listen_impl(&self) -> Result<Option<Box<dyn crate::Listener>>, StoreError> {
+        Ok(None)
+    }
+}
+
 // SQLite serialises writers, so event ids are visible in order already.
-crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "");
+crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "", "");

@@ -17,8 +17,17 @@ pub(super) async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-pub(super) async fn healthz() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
+pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let lag = state.revocations.lag();
+    let stale = state.config.revocation_max_lag.is_some_and(|max| lag > max);
+    // "lagging" once the view is older than three safety polls: the store
+    // is unreachable; tokens are still verified (unless fail-closed).
+    let lagging = lag > 3 * state.config.revocation_poll;
+    Json(serde_json::json!({
+        "status": if stale { "stale" } else if lagging { "lagging" } else { "ok" },
+        "revocation_lag_ms": u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
+        "revocation_last_event": state.revocations.last_id(),
+    }))
 }
 
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -26,6 +35,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         state.store.queries(),
         state.revocations.denylist_len(),
         state.revocations.versions_len(),
+        state.revocations.lag(),
     );
     (
         [(

@@ -8,6 +8,8 @@
 
 /// The `passcard` CLI, run as a process: keygen, token issue/inspect/verify.
 mod cli;
+/// Three instances sharing PostgreSQL (when PASSCARD_TEST_DATABASE_URL is set).
+mod cluster;
 /// The HTTP server on a random port against a temporary SQLite store.
 mod server;
 /// Shared set-up: a server per test, an HTTP client, temporary folders.

@@ -582,7 +582,8 @@ async fn bad_requests_get_4xx_problems_never_5xx() {
 async fn jwks_health_metrics_and_openapi() {
     let s = TestServer::start().await;
     let h = s.get("/healthz", None).await;
-    assert_eq!(h.body, json!({"status": "ok"}));
+    assert_eq!(h.body["status"], "ok", "{}", h.text);
+    assert!(h.body["revocation_lag_ms"].as_u64().unwrap() < 60_000);
     // An HS256 server publishes no keys.
     assert_eq!(
         s.get("/.well-known/jwks.json", None).await.body,

@@ -1,4 +1,4 @@
-use passcard_store::{NewRefresh, NewRefreshFor, Revocation, Rotation, Store, StoreError};
+use passcard_store::{NewRefresh, NewRefreshFor, Push, Revocation, Rotation, Store, StoreError};
 
 /// Runs `$body` (an async fn taking `&dyn Store`) against every backend.
 macro_rules! contract {
@@ -34,6 +34,7 @@ contract!(
     events_come_in_order_and_prune_drops_only_dead_ones,
     secrets_are_created_once,
     every_query_is_counted,
+    listeners_hear_appends_where_the_backend_can_push,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -253,4 +254,25 @@ async fn every_query_is_counted(s: &dyn Store) {
     s.user_by_name("nobody").await.unwrap();
     s.user_by_id(1).await.unwrap();
     assert_eq!(s.queries(), before + 2);
+}
+
+async fn listeners_hear_appends_where_the_backend_can_push(s: &dyn Store) {
+    let Some(mut listener) = s.listen().await.unwrap() else {
+        return; // a polling backend
+    };
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    s.revoke_token(u.id, "j", NOW + 60, None, NOW)
+        .await
+        .unwrap();
+    let push = tokio::time::timeout(std::time::Duration::from_secs(5), listener.next())
+        .await
+        .expect("no notification within 5 s")
+        .unwrap();
+    assert_eq!(push, Push::Changed);
+    s.set_role(u.id, "admin", NOW).await.unwrap();
+    let push = tokio::time::timeout(std::time::Duration::from_secs(5), listener.next())
+        .await
+        .expect("no notification within 5 s")
+        .unwrap();
+    assert_eq!(push, Push::Changed);
 }
