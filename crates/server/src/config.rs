@@ -15,6 +15,11 @@ use crate::human::parse_duration;
 pub struct ServeArgs {
     #[command(flatten)]
     pub(crate) key: KeyArgs,
+    /// In a key file with several private keys, the kid of the one that
+    /// signs [default: the first private key]. Every key in the file
+    /// verifies, so keys can be rotated without downtime.
+    #[arg(long, env = "PASSCARD_SIGNING_KID")]
+    pub(crate) signing_kid: Option<String>,
     /// Address to listen on.
     #[arg(long, env = "PASSCARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub(crate) listen: SocketAddr,
@@ -123,6 +128,8 @@ pub struct Config {
     /// Key file, if one is configured (else `PASSCARD_SECRET`, else the
     /// generated key in the data folder).
     pub key_file: Option<PathBuf>,
+    /// The kid that signs, in a key file with several private keys.
+    pub signing_kid: Option<String>,
     /// Issuer.
     pub issuer: String,
     /// Audience.
@@ -161,6 +168,7 @@ impl Config {
             database_url: format!("sqlite://{}/passcard.db", data_dir.display()),
             data_dir,
             key_file: None,
+            signing_kid: None,
             issuer: "passcard".to_owned(),
             audience: "passcard".to_owned(),
             access_ttl: Duration::from_secs(300),
@@ -205,6 +213,7 @@ impl ServeArgs {
             database_url: self.data.url()?,
             data_dir: self.data.data_dir.clone(),
             key_file: self.key.key_file.clone(),
+            signing_kid: self.signing_kid.clone(),
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             access_ttl: self.access_ttl,

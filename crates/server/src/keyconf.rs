@@ -11,6 +11,9 @@ use passcard_jwt::{Algorithm, Jwk, JwkSet, KeySet, SigningKey, VerifyingKey};
 pub const SECRET_ENV: &str = "PASSCARD_SECRET";
 /// The environment variable choosing the secret's algorithm (default HS256).
 pub const SECRET_ALG_ENV: &str = "PASSCARD_SECRET_ALG";
+/// The environment variable naming the kid that signs, in a key file with
+/// several private keys.
+pub const SIGNING_KID_ENV: &str = "PASSCARD_SIGNING_KID";
 /// The largest key file read.
 const MAX_KEY_FILE: u64 = 256 * 1024;
 
@@ -94,6 +97,13 @@ impl KeySource {
 
     /// Loads the keys. Errors name the source, never the key material.
     pub fn load(&self) -> anyhow::Result<Keys> {
+        self.load_with(None)
+    }
+
+    /// Loads the keys; from a key file, the private key with kid
+    /// `signing_kid` signs (default: the first private key), every key
+    /// verifies.
+    pub fn load_with(&self, signing_kid: Option<&str>) -> anyhow::Result<Keys> {
         match self {
             Self::Secret { alg, encoded } => {
                 let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -110,12 +120,12 @@ impl KeySource {
                     signing: Some(key),
                 })
             }
-            Self::File(path) => load_file(path),
+            Self::File(path) => load_file(path, signing_kid),
         }
     }
 }
 
-fn load_file(path: &Path) -> anyhow::Result<Keys> {
+fn load_file(path: &Path, signing_kid: Option<&str>) -> anyhow::Result<Keys> {
     let shown = path.display();
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read key file {shown}"))?;
     if meta.len() > MAX_KEY_FILE {
@@ -152,13 +162,20 @@ fn load_file(path: &Path) -> anyhow::Result<Keys> {
                 jwk.kid.as_deref().unwrap_or("no kid")
             )
         };
-        if jwk.is_private() && signing.is_none() {
+        let chosen = match signing_kid {
+            Some(kid) => jwk.kid.as_deref() == Some(kid),
+            None => signing.is_none(),
+        };
+        if jwk.is_private() && chosen {
             let key = SigningKey::from_jwk(jwk).with_context(which)?;
             verifying.push(key.verifying_key());
             signing = Some(key);
         } else {
             verifying.push(VerifyingKey::from_jwk(jwk).with_context(which)?);
         }
+    }
+    if let (Some(kid), None) = (signing_kid, &signing) {
+        bail!("{SIGNING_KID_ENV} is {kid:?}, but {shown} holds no private key with that kid");
     }
     Ok(Keys {
         signing,

@@ -157,7 +157,7 @@ pub(crate) fn redact_url(url: &str) -> String {
 /// start (with a warning saying how to set one's own).
 fn load_or_generate_key(config: &Config) -> anyhow::Result<Keys> {
     if let Some(source) = KeySource::from_env_if_set(config.key_file.as_deref())? {
-        return source.load();
+        return source.load_with(config.signing_kid.as_deref());
     }
     let path = config.data_dir.join("key.json");
     if !path.exists() {

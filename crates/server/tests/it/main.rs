@@ -10,6 +10,8 @@
 mod cli;
 /// Three instances sharing PostgreSQL (when PASSCARD_TEST_DATABASE_URL is set).
 mod cluster;
+/// Key rotation under traffic.
+mod rotation;
 /// The HTTP server on a random port against a temporary SQLite store.
 mod server;
 /// Shared set-up: a server per test, an HTTP client, temporary folders.
