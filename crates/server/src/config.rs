@@ -74,6 +74,11 @@ pub struct ServeArgs {
     /// the expiry or revocation checks.
     #[arg(long, env = "PASSCARD_VERIFY_CACHE", default_value_t = 4096)]
     pub(crate) verify_cache: usize,
+    /// Bearer token that services present to read the revocation feed
+    /// (/v1/revocations); at least 32 characters. Read from the environment
+    /// only (PASSCARD_FEED_TOKEN); the feed is off without it.
+    #[arg(skip = std::env::var("PASSCARD_FEED_TOKEN").ok().filter(|t| !t.is_empty()).map(Secret))]
+    pub(crate) feed_token: Option<Secret>,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "PASSCARD_LOG", default_value = "info")]
     pub(crate) log: String,
@@ -156,6 +161,8 @@ pub struct Config {
     pub verify_cache: usize,
     /// Fail closed past this revocation lag.
     pub revocation_max_lag: Option<Duration>,
+    /// Token services present to read the revocation feed (off if unset).
+    pub feed_token: Option<Secret>,
 }
 
 impl Config {
@@ -182,6 +189,7 @@ impl Config {
             revocation_poll: Duration::from_secs(1),
             verify_cache: 4096,
             revocation_max_lag: None,
+            feed_token: None,
         }
     }
 }
@@ -204,6 +212,11 @@ impl ServeArgs {
         }
         if self.login_max_failures == 0 {
             anyhow::bail!("PASSCARD_LOGIN_MAX_FAILURES must be at least 1");
+        }
+        if self.feed_token.as_ref().is_some_and(|t| t.0.len() < 32) {
+            anyhow::bail!(
+                "PASSCARD_FEED_TOKEN must be at least 32 characters; make one with `passcard keygen`"
+            );
         }
         if self.revocation_poll < Duration::from_millis(10) {
             anyhow::bail!("PASSCARD_REVOCATION_POLL must be at least 10ms");
@@ -230,6 +243,7 @@ impl ServeArgs {
             revocation_poll: self.revocation_poll,
             verify_cache: self.verify_cache.min(1 << 20),
             revocation_max_lag: self.revocation_max_lag,
+            feed_token: self.feed_token.clone(),
         })
     }
 }
@@ -244,4 +258,14 @@ pub(crate) fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     builder
         .create(dir)
         .map_err(|e| anyhow::anyhow!("cannot create data folder {}: {e}", dir.display()))
+}
+
+/// A configured secret: `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }

@@ -114,6 +114,8 @@ pub struct Revocations {
     /// nanoseconds since `base`.
     synced_at: AtomicU64,
     base: Instant,
+    /// Every applied event, for the revocation feed's live stream.
+    feed: tokio::sync::broadcast::Sender<RevocationEvent>,
 }
 
 /// Events fetched per store query while catching up.
@@ -134,7 +136,13 @@ impl Revocations {
             leeway,
             synced_at: AtomicU64::new(0),
             base: Instant::now(),
+            feed: tokio::sync::broadcast::channel(1024).0,
         }
+    }
+
+    /// Events as they are applied here, from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<RevocationEvent> {
+        self.feed.subscribe()
     }
 
     /// How old the view may be: the time since the last successful read of
@@ -178,6 +186,8 @@ impl Revocations {
         };
         self.next_expiry.fetch_min(until, Ordering::Relaxed);
         self.last_id.fetch_max(e.id, Ordering::Relaxed);
+        // No subscriber is not an error.
+        let _ = self.feed.send(e.clone());
     }
 
     fn prune(&self, now: i64) {

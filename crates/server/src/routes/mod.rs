@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod feed;
 mod meta;
 
 pub(crate) use account::{check_password, normalize_username};
@@ -30,6 +31,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/logout-all", post(account::logout_all))
         .route("/v1/users/{id}/role", put(admin::set_role))
         .route("/v1/users/{id}/ban", post(admin::ban))
+        .route("/v1/verify", get(feed::verify))
+        .route("/v1/revocations", get(feed::revocations))
+        .route("/v1/revocations/stream", get(feed::stream))
         .route("/.well-known/jwks.json", get(meta::jwks))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))

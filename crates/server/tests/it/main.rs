@@ -10,6 +10,8 @@
 mod cli;
 /// Three instances sharing PostgreSQL (when PASSCARD_TEST_DATABASE_URL is set).
 mod cluster;
+/// For other services: /v1/verify and the revocation feed.
+mod feed;
 /// Key rotation under traffic.
 mod rotation;
 /// The HTTP server on a random port against a temporary SQLite store.

@@ -618,6 +618,9 @@ async fn jwks_health_metrics_and_openapi() {
         ("/healthz", "get"),
         ("/metrics", "get"),
         ("/openapi.json", "get"),
+        ("/v1/verify", "get"),
+        ("/v1/revocations", "get"),
+        ("/v1/revocations/stream", "get"),
     ] {
         assert!(
             spec.body["paths"][path][method].is_object(),

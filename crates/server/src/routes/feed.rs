@@ -1,0 +1,181 @@
+//! For other services: `/v1/verify` (reverse-proxy auth) and the
+//! revocation feed (`/v1/revocations`, JSON and Server-Sent Events).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use passcard_store::{Revocation, RevocationEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// `GET /v1/verify`: for nginx `auth_request` and Traefik `forwardAuth`.
+/// 200 with the user in headers, or the usual 401.
+pub(super) async fn verify(auth: Authenticated) -> Response {
+    let mut r = StatusCode::OK.into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&auth.user_id.to_string()) {
+        h.insert("x-passcard-sub", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&auth.claims.role) {
+        h.insert("x-passcard-role", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&auth.claims.jti) {
+        h.insert("x-passcard-jti", v);
+    }
+    r
+}
+
+/// One revocation, as the feed shows it.
+#[derive(Serialize)]
+pub(crate) struct EventOut {
+    id: i64,
+    kind: &'static str,
+    user_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i64>,
+    created_at: i64,
+}
+
+impl From<&RevocationEvent> for EventOut {
+    fn from(e: &RevocationEvent) -> Self {
+        let (kind, jti, expires_at, version) = match &e.revocation {
+            Revocation::Jti { jti, expires_at } => {
+                ("jti", Some(jti.clone()), Some(*expires_at), None)
+            }
+            Revocation::Version { version } => ("version", None, None, Some(*version)),
+        };
+        Self {
+            id: e.id,
+            kind,
+            user_id: e.user_id,
+            jti,
+            expires_at,
+            version,
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct After {
+    #[serde(default)]
+    after: i64,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Page {
+    events: Vec<EventOut>,
+    last_id: i64,
+}
+
+/// The feed is for services, authenticated with PASSCARD_FEED_TOKEN; it is
+/// off (404) when no token is configured.
+fn check_feed_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.config.feed_token else {
+        return Err(ApiError::NotFound);
+    };
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| crate::auth::bearer(v.as_bytes()));
+    let Some(presented) = presented else {
+        return Err(ApiError::Unauthorized {
+            presented: headers.contains_key(AUTHORIZATION),
+            expired: false,
+        });
+    };
+    aws_lc_rs::constant_time::verify_slices_are_equal(presented.as_bytes(), expected.0.as_bytes())
+        .map_err(|_| ApiError::Unauthorized {
+            presented: true,
+            expired: false,
+        })
+}
+
+/// `GET /v1/revocations?after=ID&limit=N`: events after an id, oldest first.
+pub(super) async fn revocations(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<After>,
+) -> Result<Json<Page>, ApiError> {
+    check_feed_token(&state, &headers)?;
+    let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
+    let events = state.store.events_after(q.after.max(0), limit).await?;
+    let last_id = events.last().map_or(q.after.max(0), |e| e.id);
+    Ok(Json(Page {
+        events: events.iter().map(EventOut::from).collect(),
+        last_id,
+    }))
+}
+
+fn sse_event(e: &RevocationEvent) -> Event {
+    Event::default()
+        .id(e.id.to_string())
+        .event("revocation")
+        .json_data(EventOut::from(e))
+        .unwrap_or_else(|_| Event::default().comment("unencodable event"))
+}
+
+/// `GET /v1/revocations/stream?after=ID`: the events after an id, then each
+/// new one as it is applied here, as Server-Sent Events (`id` is the event
+/// id, so a client reconnects with `Last-Event-ID` or `after`).
+pub(super) async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<After>,
+) -> Result<impl IntoResponse, ApiError> {
+    check_feed_token(&state, &headers)?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(q.after)
+        .max(0);
+    // Subscribe before reading the backlog, so nothing falls in between.
+    let live = state.revocations.subscribe();
+    let mut backlog = Vec::new();
+    let mut last = resume;
+    loop {
+        let page = state.store.events_after(last, 1000).await?;
+        let full = page.len() == 1000;
+        if let Some(e) = page.last() {
+            last = e.id;
+        }
+        backlog.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let stream = futures_util::stream::unfold(
+        (backlog.into_iter(), live, last),
+        |(mut backlog, mut live, mut last)| async move {
+            if let Some(e) = backlog.next() {
+                return Some((Ok::<_, Infallible>(sse_event(&e)), (backlog, live, last)));
+            }
+            loop {
+                match live.recv().await {
+                    Ok(e) if e.id > last => {
+                        last = e.id;
+                        return Some((Ok(sse_event(&e)), (backlog, live, last)));
+                    }
+                    Ok(_) => {}
+                    // Fell behind: end the stream; the client resumes by id.
+                    Err(_) => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

@@ -1,0 +1,133 @@
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::TestServer;
+
+const FEED_TOKEN: &str = "feed-token-0123456789abcdef0123456789";
+
+#[tokio::test]
+async fn verify_answers_reverse_proxies() {
+    let s = TestServer::start().await;
+    let id = s.register("alice").await;
+    let (access, _) = s.login("alice").await;
+    let ok = s.get("/v1/verify", Some(&access)).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.header("x-passcard-sub"), id.to_string());
+    assert_eq!(ok.header("x-passcard-role"), "user");
+    let no = s.get("/v1/verify", None).await;
+    assert_eq!(no.status, StatusCode::UNAUTHORIZED);
+    assert!(no.header("www-authenticate").starts_with("Bearer"));
+    assert_eq!(
+        s.get("/v1/verify", Some("x.y.z")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_feed_is_off_without_a_token_and_guarded_with_one() {
+    let off = TestServer::start().await;
+    assert_eq!(
+        off.get("/v1/revocations", Some(FEED_TOKEN)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let s = TestServer::start_with(|c| {
+        c.feed_token = Some(passcard::config::Secret(FEED_TOKEN.into()));
+    })
+    .await;
+    assert_eq!(
+        s.get("/v1/revocations", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.get("/v1/revocations", Some("wrong")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // A user's access token is not the feed token.
+    s.register("alice").await;
+    let (access, _) = s.login("alice").await;
+    assert_eq!(
+        s.get("/v1/revocations", Some(&access)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    assert_eq!(
+        s.post("/v1/logout", json!({}), Some(&access)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let page = s.get("/v1/revocations?after=0", Some(FEED_TOKEN)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let events = page.body["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["kind"], "jti");
+    assert!(events[0]["expires_at"].as_i64().is_some());
+    let last = page.body["last_id"].as_i64().unwrap();
+    let empty = s
+        .get(&format!("/v1/revocations?after={last}"), Some(FEED_TOKEN))
+        .await;
+    assert!(empty.body["events"].as_array().unwrap().is_empty());
+    assert_eq!(empty.body["last_id"], last);
+}
+
+#[tokio::test]
+async fn the_stream_sends_the_backlog_then_live_events() {
+    let s = TestServer::start_with(|c| {
+        c.feed_token = Some(passcard::config::Secret(FEED_TOKEN.into()));
+    })
+    .await;
+    s.register("alice").await;
+    let (first, _) = s.login("alice").await;
+    assert_eq!(
+        s.post("/v1/logout", json!({}), Some(&first)).await.status,
+        StatusCode::NO_CONTENT
+    );
+
+    let mut resp = s
+        .client
+        .get(format!("{}/v1/revocations/stream?after=0", s.base))
+        .bearer_auth(FEED_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut seen = String::new();
+    let read_until = |needle: &'static str| {
+        let needle = needle.to_owned();
+        move |seen: &String| seen.matches(&needle).count()
+    };
+    let count_events = read_until("event: revocation");
+    // The backlog: one logout.
+    while count_events(&seen) < 1 {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), resp.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    // A live one: logout-all on a second session.
+    let (second, _) = s.login("alice").await;
+    assert_eq!(
+        s.post("/v1/logout-all", json!({}), Some(&second))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    while count_events(&seen) < 2 {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), resp.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(seen.contains(r#""kind":"jti""#), "{seen}");
+    assert!(seen.contains(r#""kind":"version""#), "{seen}");
+}
