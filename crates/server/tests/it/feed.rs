@@ -131,3 +131,92 @@ async fn the_stream_sends_the_backlog_then_live_events() {
     assert!(seen.contains(r#""kind":"jti""#), "{seen}");
     assert!(seen.contains(r#""kind":"version""#), "{seen}");
 }
+
+/// A resource server built with passcard-axum, trusting a real passcard
+/// server through its JWKS and revocation feed.
+#[tokio::test]
+async fn a_resource_server_with_passcard_axum_enforces_logout() {
+    use axum::routing::get;
+    use passcard_axum::{
+        Authenticated, PasscardClaims, PasscardLayer, RemoteJwks, RevocationFeed, Verifier,
+    };
+
+    let keys = crate::support::TempDir::new("rs-keys");
+    let key_file = keys.join("key.json");
+    let key = passcard_jwt::SigningKey::generate(passcard_jwt::Algorithm::EdDSA).unwrap();
+    std::fs::write(
+        &key_file,
+        serde_json::to_string(&key.to_private_jwk()).unwrap(),
+    )
+    .unwrap();
+    let s = TestServer::start_with(|c| {
+        c.key_file = Some(key_file.clone());
+        c.feed_token = Some(passcard::config::Secret(FEED_TOKEN.into()));
+    })
+    .await;
+
+    let jwks = RemoteJwks::fetch(format!("{}/.well-known/jwks.json", s.base))
+        .await
+        .unwrap();
+    let (view, feed) = RevocationFeed::spawn(
+        s.base.clone(),
+        FEED_TOKEN,
+        Duration::from_millis(100),
+        Duration::from_secs(390),
+        Duration::from_secs(30),
+    );
+    let policy = passcard_jwt::Validator::builder()
+        .issuer("passcard")
+        .audience("passcard")
+        .typ("at+jwt")
+        .build();
+    let app = axum::Router::new()
+        .route(
+            "/hello",
+            get(
+                |Authenticated(c): Authenticated<PasscardClaims>| async move {
+                    format!("hello {}", c.sub)
+                },
+            ),
+        )
+        .layer(PasscardLayer::<PasscardClaims>::new(
+            Verifier::new(jwks, policy).with_revocations(view),
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rs = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let id = s.register("alice").await;
+    let (access, _) = s.login("alice").await;
+    let hello = s
+        .client
+        .get(format!("{rs}/hello"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hello.status(), StatusCode::OK);
+    assert_eq!(hello.text().await.unwrap(), format!("hello {id}"));
+
+    assert_eq!(
+        s.post("/v1/logout", json!({}), Some(&access)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let mut refused = false;
+    for _ in 0..100 {
+        let r = s
+            .client
+            .get(format!("{rs}/hello"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the resource server never learned of the logout");
+    feed.abort();
+}
