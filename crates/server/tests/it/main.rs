@@ -12,6 +12,8 @@ mod cli;
 mod cluster;
 /// For other services: /v1/verify and the revocation feed.
 mod feed;
+/// Real nginx with auth_request in front of a backend (when installed).
+mod nginx;
 /// Key rotation under traffic.
 mod rotation;
 /// The HTTP server on a random port against a temporary SQLite store.

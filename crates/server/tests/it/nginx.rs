@@ -1,0 +1,151 @@
+//! Real nginx (Debian's, when installed; `.ci/run` installs it) in front of
+//! a backend, asking passcard's /v1/verify through `auth_request`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{TempDir, TestServer};
+
+fn nginx_binary() -> Option<std::path::PathBuf> {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()]);
+    candidates.map(|d| d.join("nginx")).find(|p| p.is_file())
+}
+
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn nginx_auth_request_in_front_of_a_backend() {
+    let Some(nginx) = nginx_binary() else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: nginx test (install Debian's nginx-light or nginx) ***\n"
+        );
+        return;
+    };
+    let s = TestServer::start().await;
+
+    // The backend sees who the caller is from the headers nginx sets.
+    let backend = axum::Router::new().route(
+        "/api/hello",
+        axum::routing::get(|headers: axum::http::HeaderMap| async move {
+            let h = |n: &str| {
+                headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_owned()
+            };
+            format!("user {} role {}", h("x-user"), h("x-role"))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, backend).await.unwrap() });
+
+    let dir = TempDir::new("nginx");
+    let port = free_port();
+    let conf = include_str!("../../../../docs/nginx.conf")
+        .replace("PASSCARD_UPSTREAM", &s.base)
+        .replace("BACKEND_UPSTREAM", &format!("http://{backend_addr}"))
+        .replace("listen 8000", &format!("listen 127.0.0.1:{port}"));
+    let conf = format!(
+        "pid {d}/nginx.pid;\nerror_log {d}/error.log;\n{conf}",
+        d = dir.display()
+    )
+    .replace(
+        "http {",
+        &format!(
+            "http {{\n    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;",
+            d = dir.display()
+        ),
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let child = Command::new(&nginx)
+        .arg("-p")
+        .arg(&*dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _nginx = Nginx(child);
+    let front = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        up,
+        "nginx did not start: {}",
+        std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+    );
+
+    let id = s.register("alice").await;
+    let (access, _) = s.login("alice").await;
+    let get = |token: Option<String>| {
+        let mut req = s.client.get(format!("{front}/api/hello"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let none = get(None).await.unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        none.headers().get("www-authenticate").is_some(),
+        "the challenge passes through"
+    );
+    let ok = get(Some(access.clone())).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.text().await.unwrap(), format!("user {id} role user"));
+    assert_eq!(
+        get(Some("forged.token.here".into()))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    assert_eq!(
+        s.post("/v1/logout", json!({}), Some(&access)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        get(Some(access)).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
