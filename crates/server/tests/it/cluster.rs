@@ -276,3 +276,43 @@ async fn fail_closed_when_the_view_is_too_old() {
     assert_eq!(h.body["status"], "stale", "{}", h.text);
     assert!(h.body["revocation_lag_ms"].as_u64().unwrap() >= 500);
 }
+
+#[tokio::test]
+async fn without_the_store_tokens_still_verify_and_the_lag_shows() {
+    let Some(db) = TempDatabase::create().await else {
+        return;
+    };
+    let keys = TempDir::new("cluster-keys");
+    let key_file = keys.join("key.json");
+    let key = SigningKey::generate(Algorithm::HS256).unwrap();
+    std::fs::write(
+        &key_file,
+        serde_json::to_string(&key.to_private_jwk()).unwrap(),
+    )
+    .unwrap();
+    let url = db.url.clone();
+    let s = TestServer::start_with(|c| {
+        c.database_url = url;
+        c.key_file = Some(key_file.clone());
+        c.revocation_poll = Duration::from_millis(100);
+    })
+    .await;
+    s.register("alice").await;
+    let (token, _) = s.login("alice").await;
+    db.drop().await;
+    // The store is gone: verification goes on (that is the point of
+    // stateless tokens) and /healthz reports the growing lag.
+    let mut lagging = None;
+    for _ in 0..100 {
+        assert_eq!(s.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
+        let h = s.get("/healthz", None).await;
+        if h.body["status"] == "lagging" {
+            lagging = Some(h);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let h = lagging.expect("/healthz never reported the lag");
+    assert!(h.body["revocation_lag_ms"].as_u64().unwrap() >= 300);
+    assert!(s.metric("passcard_revocation_lag_seconds").await >= 0.3);
+}
