@@ -3,9 +3,10 @@
 /// The longest header looked at: an 8 KiB token plus the scheme.
 const MAX_HEADER: usize = 8 * 1024 + 16;
 
-/// The token of a Bearer header: case-insensitive scheme, one space. The
-/// token's characters are left to the verifier (canonical base64url only).
-pub(crate) fn token(value: &[u8]) -> Option<&str> {
+/// The token of an `Authorization` header value `Bearer <token>`:
+/// case-insensitive scheme, one space, at most 8 KiB. The token's
+/// characters are left to the verifier (canonical base64url only).
+pub fn token(value: &[u8]) -> Option<&str> {
     if value.len() > MAX_HEADER || value.len() < 8 {
         return None;
     }

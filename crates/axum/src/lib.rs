@@ -43,6 +43,7 @@ mod rejection;
 mod remote;
 mod revocation;
 
+pub use bearer::token as bearer_token;
 pub use claims::{PasscardClaims, RevocationClaims};
 pub use extract::Authenticated;
 pub use keys::{KeySource, Verifier};

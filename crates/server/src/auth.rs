@@ -18,23 +18,9 @@ pub struct Authenticated {
     pub user_id: i64,
 }
 
-/// The longest `Authorization` header looked at (a token is at most 8 KiB).
-const MAX_HEADER: usize = 8 * 1024 + 16;
-
-/// The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1:
-/// the scheme is case-insensitive, then one space). The token's characters
-/// are left to the verifier, which accepts only canonical base64url and
-/// dots.
-pub(crate) fn bearer(value: &[u8]) -> Option<&str> {
-    if value.len() > MAX_HEADER || value.len() < 8 {
-        return None;
-    }
-    let (scheme, token) = value.split_at(7);
-    if !scheme.eq_ignore_ascii_case(b"bearer ") {
-        return None;
-    }
-    std::str::from_utf8(token).ok()
-}
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1),
+/// parsed the same way as in resource servers.
+pub(crate) use passcard_axum::bearer_token as bearer;
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
@@ -93,23 +79,5 @@ impl FromRequestParts<AppState> for Authenticated {
                 invalid("revoked", false)
             })?;
         Ok(Self { claims, user_id })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bearer;
-
-    #[test]
-    fn bearer_headers_parse_strictly() {
-        assert_eq!(bearer(b"Bearer abc.def.ghi"), Some("abc.def.ghi"));
-        assert_eq!(bearer(b"bearer abc"), Some("abc"));
-        assert_eq!(bearer(b"BEARER abc"), Some("abc"));
-        assert_eq!(bearer(b"Bearer "), None);
-        assert_eq!(bearer(b"Basic abc"), None);
-        assert_eq!(bearer(b"Bearerabc"), None);
-        // Extra spaces or characters reach the verifier, which refuses them.
-        assert_eq!(bearer(b"Bearer  abc"), Some(" abc"));
-        assert_eq!(bearer(&[b'a'; 9000]), None);
     }
 }

@@ -2,6 +2,8 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use crate::support::TempDir;
+
 /// Runs `passcard` with a clean PASSCARD_* environment plus `env`.
 fn passcard(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_passcard"));
@@ -376,28 +378,6 @@ fn a_private_key_file_readable_by_others_is_warned_about() {
     assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
 }
 
-/// A temporary folder, removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn tempdir() -> TempDir {
-    let dir = std::env::temp_dir().join(format!(
-        "passcard-cli-{}-{}",
-        std::process::id(),
-        passcard_jwt::new_jti().unwrap()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
+    TempDir::new("cli")
 }

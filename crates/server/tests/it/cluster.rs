@@ -7,7 +7,7 @@ use passcard_jwt::{Algorithm, SigningKey};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TempDir, TestServer};
+use crate::support::{TempDir, TestServer, key_file, until_status};
 
 /// A database of its own on the test server, dropped at the end.
 struct TempDatabase {
@@ -64,16 +64,8 @@ async fn instance(db: &TempDatabase, key_file: &std::path::Path) -> TestServer {
     .await
 }
 
-/// Polls `GET /v1/me` on `s` with `token` until it is refused; the time it
-/// took, or None after 5 s.
 async fn until_refused(s: &TestServer, token: &str, since: Instant) -> Option<Duration> {
-    while since.elapsed() < Duration::from_secs(5) {
-        if s.get("/v1/me", Some(token)).await.status == StatusCode::UNAUTHORIZED {
-            return Some(since.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    None
+    until_status(s, "/v1/me", token, StatusCode::UNAUTHORIZED, since).await
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -92,13 +84,7 @@ async fn three_instances_share_revocations() {
         return;
     };
     let keys = TempDir::new("cluster-keys");
-    let key_file = keys.join("key.json");
-    let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
-    std::fs::write(
-        &key_file,
-        serde_json::to_string(&key.to_private_jwk()).unwrap(),
-    )
-    .unwrap();
+    let key_file = key_file(&keys, &SigningKey::generate(Algorithm::EdDSA).unwrap());
 
     let a = instance(&db, &key_file).await;
     let b = instance(&db, &key_file).await;
@@ -239,13 +225,7 @@ async fn fail_closed_when_the_view_is_too_old() {
         return;
     };
     let keys = TempDir::new("cluster-keys");
-    let key_file = keys.join("key.json");
-    let key = SigningKey::generate(Algorithm::HS256).unwrap();
-    std::fs::write(
-        &key_file,
-        serde_json::to_string(&key.to_private_jwk()).unwrap(),
-    )
-    .unwrap();
+    let key_file = key_file(&keys, &SigningKey::generate(Algorithm::HS256).unwrap());
     let url = db.url.clone();
     let s = TestServer::start_with(|c| {
         c.database_url = url;
@@ -283,13 +263,7 @@ async fn without_the_store_tokens_still_verify_and_the_lag_shows() {
         return;
     };
     let keys = TempDir::new("cluster-keys");
-    let key_file = keys.join("key.json");
-    let key = SigningKey::generate(Algorithm::HS256).unwrap();
-    std::fs::write(
-        &key_file,
-        serde_json::to_string(&key.to_private_jwk()).unwrap(),
-    )
-    .unwrap();
+    let key_file = key_file(&keys, &SigningKey::generate(Algorithm::HS256).unwrap());
     let url = db.url.clone();
     let s = TestServer::start_with(|c| {
         c.database_url = url;

@@ -142,13 +142,8 @@ async fn a_resource_server_with_passcard_axum_enforces_logout() {
     };
 
     let keys = crate::support::TempDir::new("rs-keys");
-    let key_file = keys.join("key.json");
     let key = passcard_jwt::SigningKey::generate(passcard_jwt::Algorithm::EdDSA).unwrap();
-    std::fs::write(
-        &key_file,
-        serde_json::to_string(&key.to_private_jwk()).unwrap(),
-    )
-    .unwrap();
+    let key_file = crate::support::key_file(&keys, &key);
     let s = TestServer::start_with(|c| {
         c.key_file = Some(key_file.clone());
         c.feed_token = Some(passcard::config::Secret(FEED_TOKEN.into()));

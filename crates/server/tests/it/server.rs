@@ -4,7 +4,7 @@ use passcard_jwt::{Algorithm, Header, SigningKey, UnixTime, encode};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, password};
+use crate::support::{TestServer, key_file, password, until_status};
 
 fn is_problem(a: &crate::support::Answer, status: StatusCode, slug: &str) {
     assert_eq!(a.status, status, "{}", a.text);
@@ -633,8 +633,7 @@ async fn jwks_health_metrics_and_openapi() {
 async fn an_eddsa_key_file_is_published_in_jwks() {
     let dir = crate::support::TempDir::new("jwks");
     let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
-    let file = dir.join("key.json");
-    std::fs::write(&file, serde_json::to_string(&key.to_private_jwk()).unwrap()).unwrap();
+    let file = key_file(&dir, &key);
     let s = TestServer::start_with(|c| c.key_file = Some(file.clone())).await;
     let jwks = s.get("/.well-known/jwks.json", None).await;
     assert_eq!(jwks.body["keys"][0]["kid"], key.kid());
@@ -702,29 +701,27 @@ async fn cli_changes_reach_a_running_server() {
     let out = run(&["user", "set-role", "alice", "admin"]);
     assert!(out.contains("alice is now admin"), "{out}");
     // Within a few polls, the running server refuses the stale token.
-    let mut refused = false;
-    for _ in 0..50 {
-        if s.get("/v1/me", Some(&access)).await.status == StatusCode::UNAUTHORIZED {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(refused, "the CLI role change never reached the server");
+    let t0 = std::time::Instant::now();
+    let refused = until_status(&s, "/v1/me", &access, StatusCode::UNAUTHORIZED, t0).await;
+    assert!(
+        refused.is_some(),
+        "the CLI role change never reached the server"
+    );
     let r = s.refresh(&refresh).await;
     let me = s.get("/v1/me", Some(&r.str("access_token"))).await;
     assert_eq!(me.body["role"], "admin");
 
     run(&["user", "ban", "alice"]);
-    let mut refused = false;
-    for _ in 0..50 {
-        if s.get("/v1/me", Some(&r.str("access_token"))).await.status == StatusCode::UNAUTHORIZED {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(refused, "the CLI ban never reached the server");
+    let t0 = std::time::Instant::now();
+    let refused = until_status(
+        &s,
+        "/v1/me",
+        &r.str("access_token"),
+        StatusCode::UNAUTHORIZED,
+        t0,
+    )
+    .await;
+    assert!(refused.is_some(), "the CLI ban never reached the server");
 }
 
 #[test]

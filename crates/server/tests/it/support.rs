@@ -192,3 +192,33 @@ impl TestServer {
 pub(crate) fn password(name: &str) -> String {
     format!("{name}-correct-horse")
 }
+
+/// Writes `key`'s private JWK to `dir/key.json` (mode 0600) and returns the path.
+pub(crate) fn key_file(dir: &TempDir, key: &passcard_jwt::SigningKey) -> PathBuf {
+    let path = dir.join("key.json");
+    std::fs::write(&path, serde_json::to_string(&key.to_private_jwk()).unwrap()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path
+}
+
+/// Polls `GET path` with `token` until the answer is `status`; the time it
+/// took from `since`, or None after 5 s.
+pub(crate) async fn until_status(
+    s: &TestServer,
+    path: &str,
+    token: &str,
+    status: StatusCode,
+    since: std::time::Instant,
+) -> Option<std::time::Duration> {
+    while since.elapsed() < std::time::Duration::from_secs(5) {
+        if s.get(path, Some(token)).await.status == status {
+            return Some(since.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    None
+}
