@@ -40,6 +40,7 @@ pub struct Verifier {
     keys: KeySource,
     validator: Validator,
     revocations: Option<Arc<RevocationView>>,
+    max_lag: Option<std::time::Duration>,
 }
 
 impl Verifier {
@@ -51,7 +52,18 @@ impl Verifier {
             keys: keys.into(),
             validator,
             revocations: None,
+            max_lag: None,
         }
+    }
+
+    /// Refuse tokens (503) while the revocation view is older than `max`
+    /// or has never synced: fail closed when the feed is unreachable.
+    /// Without it, a view that stopped syncing keeps enforcing only what it
+    /// already knows (check [`RevocationView::lag`] in a health endpoint).
+    #[must_use]
+    pub fn with_max_lag(mut self, max: std::time::Duration) -> Self {
+        self.max_lag = Some(max);
+        self
     }
 
     /// Also refuse tokens this view says are revoked.
@@ -75,6 +87,11 @@ impl Verifier {
         .map_err(Rejection::Invalid)?
         .claims;
         if let Some(view) = &self.revocations {
+            if let Some(max) = self.max_lag {
+                if view.lag().is_none_or(|lag| lag > max) {
+                    return Err(Rejection::Stale);
+                }
+            }
             if view.is_revoked(claims.jti(), claims.subject(), claims.version()) {
                 return Err(Rejection::Revoked);
             }

@@ -20,6 +20,9 @@ pub enum Rejection {
     /// The token was revoked.
     #[error("revoked token")]
     Revoked,
+    /// The revocation view is older than the verifier's maximum lag.
+    #[error("revocation view too old")]
+    Stale,
     /// The extractor ran without the layer.
     #[error("PasscardLayer is not installed on this route")]
     NotConfigured,
@@ -43,6 +46,12 @@ impl IntoResponse for Rejection {
                 r#"Bearer error="invalid_token", error_description="The access token is invalid""#,
                 "the access token is invalid",
             ),
+            Self::Stale => {
+                let mut r = StatusCode::SERVICE_UNAVAILABLE.into_response();
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return r;
+            }
             Self::NotConfigured => {
                 tracing::error!("Authenticated extractor used on a route without PasscardLayer");
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -42,7 +42,10 @@ impl RemoteJwks {
         max_age: Duration,
     ) -> Result<Arc<Self>, Error> {
         let url = url.into();
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::InvalidJwk(format!("HTTP client: {e}")))?;
         let keys = download(&client, &url).await?;
         Ok(Arc::new(Self {
             url,
@@ -129,9 +132,13 @@ async fn download(client: &reqwest::Client, url: &str) -> Result<KeySet, Error> 
     if resp.content_length().is_some_and(|n| n > MAX_JWKS as u64) {
         return Err(fail("too large".to_owned()));
     }
-    let body = resp.bytes().await.map_err(|e| fail(e.to_string()))?;
-    if body.len() > MAX_JWKS {
-        return Err(fail("too large".to_owned()));
+    let mut resp = resp;
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| fail(e.to_string()))? {
+        if body.len() + chunk.len() > MAX_JWKS {
+            return Err(fail("too large".to_owned()));
+        }
+        body.extend_from_slice(&chunk);
     }
     let text = std::str::from_utf8(&body).map_err(|_| fail("not UTF-8".to_owned()))?;
     KeySet::from_jwks(&JwkSet::from_json(text)?)
@@ -162,11 +169,16 @@ struct FeedEvent {
 
 impl RevocationFeed {
     /// Starts following `{server}/v1/revocations`, polling every
-    /// `interval`. `token_lifetime` is the server's access-token lifetime
-    /// plus its leeway (a version bump matters that long); `leeway` is this
-    /// service's clock-skew allowance. Returns the view to give
+    /// `interval` (at least 10 ms). `token_lifetime` is how long a version
+    /// bump matters: the server's access-token lifetime plus its leeway plus
+    /// 60 s (the server's margin for tokens signed just after a bump; 390 s
+    /// with the defaults). `leeway` must be the leeway of this service's
+    /// `Validator`, so a denied `jti` is kept as long as its token could be
+    /// accepted here. Returns the view to give
     /// [`Verifier::with_revocations`](crate::Verifier::with_revocations)
-    /// and the task.
+    /// and the task. A wrong feed token or a disabled feed is logged as an
+    /// error on every attempt; [`RevocationView::lag`] shows that the view
+    /// stopped syncing.
     pub fn spawn(
         server: impl Into<String>,
         feed_token: impl Into<String>,
@@ -178,14 +190,25 @@ impl RevocationFeed {
         let server = server.into().trim_end_matches('/').to_owned();
         let token = feed_token.into();
         let client = reqwest::Client::new();
+        let interval = interval.max(Duration::from_millis(10));
         let task = {
             let view = view.clone();
             tokio::spawn(async move {
                 let lifetime = i64::try_from(token_lifetime.as_secs()).unwrap_or(i64::MAX);
                 let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
                 loop {
-                    if let Err(e) = poll(&client, &server, &token, &view, lifetime, leeway).await {
-                        tracing::warn!(error = %e, "cannot read the revocation feed; will retry");
+                    let started = Instant::now();
+                    match poll(&client, &server, &token, &view, lifetime, leeway).await {
+                        Ok(()) => view.mark_synced(started),
+                        Err(e) if e.status().is_some_and(|s| s == 401 || s == 404) => {
+                            tracing::error!(
+                                error = %e,
+                                "the revocation feed refuses this service: check PASSCARD_FEED_TOKEN on both sides"
+                            )
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read the revocation feed; will retry")
+                        }
                     }
                     let now = i64::try_from(UnixTime::now().as_secs()).unwrap_or(i64::MAX);
                     view.prune(now);

@@ -3,21 +3,53 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Denied token ids and per-user minimum token versions, with the time
 /// each entry can go. Filled by a [`RevocationFeed`](crate::RevocationFeed)
 /// (or by hand).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RevocationView {
     deny: RwLock<HashMap<String, i64>>,
     versions: RwLock<HashMap<String, (i64, i64)>>,
     last_id: AtomicI64,
+    /// When the view was last known complete; `None` before the first sync.
+    synced: RwLock<Option<Instant>>,
+}
+
+impl Default for RevocationView {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl RevocationView {
-    /// An empty view.
+    /// An empty view, never synced.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            deny: RwLock::default(),
+            versions: RwLock::default(),
+            last_id: AtomicI64::new(0),
+            synced: RwLock::new(None),
+        }
+    }
+
+    /// Records that the view was complete as of `at` (the start of a
+    /// successful poll).
+    pub fn mark_synced(&self, at: Instant) {
+        let mut s = self.synced.write().unwrap_or_else(|p| p.into_inner());
+        if s.is_none_or(|prev| at > prev) {
+            *s = Some(at);
+        }
+    }
+
+    /// How old the view is: time since the last successful sync, or `None`
+    /// if it never synced (then it knows no revocation at all).
+    pub fn lag(&self) -> Option<Duration> {
+        self.synced
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|t| t.elapsed())
     }
 
     /// Denies `jti` until `until` (Unix seconds).

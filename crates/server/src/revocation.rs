@@ -213,6 +213,8 @@ impl Revocations {
         now: i64,
     ) -> Result<usize, passcard_store::StoreError> {
         let _guard = self.writer.lock().await;
+        // The view will be complete as of now, not as of when the reads end.
+        let started = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let mut applied = 0;
         loop {
             let events = store.events_after(self.last_id(), BATCH).await?;
@@ -227,8 +229,7 @@ impl Revocations {
         if self.next_expiry.load(Ordering::Relaxed) <= now {
             self.prune(now);
         }
-        let at = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.synced_at.fetch_max(at, Ordering::Relaxed);
+        self.synced_at.fetch_max(started, Ordering::Relaxed);
         Ok(applied)
     }
 

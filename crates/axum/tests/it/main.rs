@@ -245,3 +245,26 @@ async fn the_revocation_feed_is_enforced() {
     );
     task.abort();
 }
+
+#[tokio::test]
+async fn a_stale_revocation_view_fails_closed_when_asked_to() {
+    let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let view = Arc::new(passcard_axum::RevocationView::new());
+    let app = app(Verifier::new(KeySet::from(key.verifying_key()), policy())
+        .with_revocations(view.clone())
+        .with_max_lag(Duration::from_millis(200)));
+    let t = token(&key, "1", "a", 0, 60);
+    // Never synced: nothing is known about revocations.
+    assert_eq!(
+        call(&app, Some(&t)).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    view.mark_synced(std::time::Instant::now());
+    assert_eq!(call(&app, Some(&t)).await.0, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        call(&app, Some(&t)).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(view.lag().unwrap() >= Duration::from_millis(200));
+}

@@ -38,7 +38,11 @@ fn read_token(arg: &str) -> anyhow::Result<String> {
 }
 
 pub(crate) fn issue(args: &IssueArgs) -> anyhow::Result<ExitCode> {
-    let keys = keys(&args.key)?;
+    let signing_kid = std::env::var(crate::keyconf::SIGNING_KID_ENV)
+        .ok()
+        .filter(|k| !k.is_empty());
+    let keys =
+        KeySource::from_env(args.key.key_file.as_deref())?.load_with(signing_kid.as_deref())?;
     let key = keys
         .signing
         .context("the configured key file holds no private key, so it cannot sign")?;

@@ -128,6 +128,50 @@ fn sse_event(e: &RevocationEvent) -> Event {
         .unwrap_or_else(|_| Event::default().comment("unencodable event"))
 }
 
+/// The state of one SSE client: the backlog, page by page, then live
+/// events, each sent once and in id order.
+struct Feed {
+    store: std::sync::Arc<dyn passcard_store::Store>,
+    live: tokio::sync::broadcast::Receiver<RevocationEvent>,
+    pending: std::collections::VecDeque<RevocationEvent>,
+    fetched: i64,
+    sent: i64,
+    backlog_done: bool,
+}
+
+impl Feed {
+    /// The next event, or `None` to end the stream (a store error, or the
+    /// client fell behind the live channel: it resumes by id).
+    async fn next(&mut self) -> Option<RevocationEvent> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                if e.id > self.sent {
+                    self.sent = e.id;
+                    return Some(e);
+                }
+                continue;
+            }
+            if !self.backlog_done {
+                let page = self.store.events_after(self.fetched, 1000).await.ok()?;
+                self.backlog_done = page.len() < 1000;
+                if let Some(e) = page.last() {
+                    self.fetched = e.id;
+                }
+                self.pending.extend(page);
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(e) if e.id > self.sent => {
+                    self.sent = e.id;
+                    return Some(e);
+                }
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
 /// `GET /v1/revocations/stream?after=ID`: the events after an id, then each
 /// new one as it is applied here, as Server-Sent Events (`id` is the event
 /// id, so a client reconnects with `Last-Event-ID` or `after`).
@@ -143,39 +187,19 @@ pub(super) async fn stream(
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(q.after)
         .max(0);
-    // Subscribe before reading the backlog, so nothing falls in between.
-    let live = state.revocations.subscribe();
-    let mut backlog = Vec::new();
-    let mut last = resume;
-    loop {
-        let page = state.store.events_after(last, 1000).await?;
-        let full = page.len() == 1000;
-        if let Some(e) = page.last() {
-            last = e.id;
-        }
-        backlog.extend(page);
-        if !full {
-            break;
-        }
-    }
-    let stream = futures_util::stream::unfold(
-        (backlog.into_iter(), live, last),
-        |(mut backlog, mut live, mut last)| async move {
-            if let Some(e) = backlog.next() {
-                return Some((Ok::<_, Infallible>(sse_event(&e)), (backlog, live, last)));
-            }
-            loop {
-                match live.recv().await {
-                    Ok(e) if e.id > last => {
-                        last = e.id;
-                        return Some((Ok(sse_event(&e)), (backlog, live, last)));
-                    }
-                    Ok(_) => {}
-                    // Fell behind: end the stream; the client resumes by id.
-                    Err(_) => return None,
-                }
-            }
-        },
-    );
+    // Subscribe before reading the backlog, so nothing falls in between;
+    // the backlog is read a page at a time as the client takes it.
+    let feed = Feed {
+        store: state.store.clone(),
+        live: state.revocations.subscribe(),
+        pending: std::collections::VecDeque::new(),
+        fetched: resume,
+        sent: resume,
+        backlog_done: false,
+    };
+    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
+        let e = feed.next().await?;
+        Some((Ok::<_, Infallible>(sse_event(&e)), feed))
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
