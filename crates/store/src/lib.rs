@@ -234,6 +234,26 @@ pub trait Store: Send + Sync + 'static {
         versions_before: i64,
     ) -> Result<u64, StoreError>;
 
+    /// Stores a new session (its id's hash) for a user.
+    async fn create_session(&self, session: &NewSession, now: i64) -> Result<(), StoreError>;
+
+    /// The live session with this hash and its user, read together (so a
+    /// role change or a ban applies at the next request). Slides the idle
+    /// expiry to `idle_until` (capped by the absolute expiry) when less than
+    /// half of the idle time is left, so most lookups write nothing.
+    async fn session(
+        &self,
+        hash: &[u8; 32],
+        now: i64,
+        idle_until: i64,
+    ) -> Result<Option<(User, SessionRecord)>, StoreError>;
+
+    /// Deletes a session.
+    async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
+
+    /// Deletes every session of a user.
+    async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, StoreError>;
+
     /// A push channel that signals appends to the revocation log, where
     /// the backend has one (PostgreSQL LISTEN/NOTIFY); `None` means poll.
     async fn listen(&self) -> Result<Option<Box<dyn Listener>>, StoreError>;
@@ -243,6 +263,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many queries this store has run.
     fn queries(&self) -> u64;
+}
+
+/// A session to store.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    /// SHA-256 of the session id.
+    pub hash: [u8; 32],
+    /// The user.
+    pub user_id: i64,
+    /// When it ends if unused (Unix seconds).
+    pub idle_expires_at: i64,
+    /// When it ends regardless (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// A stored session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionRecord {
+    /// When it was created.
+    pub created_at: i64,
+    /// When it ends if unused.
+    pub idle_expires_at: i64,
+    /// When it ends regardless.
+    pub expires_at: i64,
 }
 
 /// What a push channel reports.

@@ -1,4 +1,6 @@
-use passcard_store::{NewRefresh, NewRefreshFor, Push, Revocation, Rotation, Store, StoreError};
+use passcard_store::{
+    NewRefresh, NewRefreshFor, NewSession, Push, Revocation, Rotation, Store, StoreError,
+};
 
 /// Runs `$body` (an async fn taking `&dyn Store`) against every backend.
 macro_rules! contract {
@@ -35,6 +37,7 @@ contract!(
     secrets_are_created_once,
     every_query_is_counted,
     listeners_hear_appends_where_the_backend_can_push,
+    sessions_read_their_user_expire_and_slide,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -275,4 +278,74 @@ async fn listeners_hear_appends_where_the_backend_can_push(s: &dyn Store) {
         .expect("no notification within 5 s")
         .unwrap();
     assert_eq!(push, Push::Changed);
+}
+
+async fn sessions_read_their_user_expire_and_slide(s: &dyn Store) {
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    let new = |hash: u8, idle: i64, abs: i64| NewSession {
+        hash: [hash; 32],
+        user_id: u.id,
+        idle_expires_at: NOW + idle,
+        expires_at: NOW + abs,
+    };
+    s.create_session(&new(1, 100, 1000), NOW).await.unwrap();
+    let (user, rec) = s.session(&[1; 32], NOW, NOW + 100).await.unwrap().unwrap();
+    assert_eq!((user.id, user.role.as_str()), (u.id, "user"));
+    assert_eq!(
+        (rec.created_at, rec.idle_expires_at, rec.expires_at),
+        (NOW, NOW + 100, NOW + 1000)
+    );
+    // The session reads the user: a role change shows at the next lookup.
+    s.set_role(u.id, "admin", NOW).await.unwrap();
+    assert_eq!(
+        s.session(&[1; 32], NOW + 1, NOW + 101)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .role,
+        "admin"
+    );
+    // Idle time slides once less than half is left, capped by the absolute end.
+    let before = s.queries();
+    let (_, rec) = s
+        .session(&[1; 32], NOW + 10, NOW + 110)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rec.idle_expires_at,
+        NOW + 100,
+        "more than half left: no write"
+    );
+    assert_eq!(s.queries(), before + 1);
+    let (_, rec) = s
+        .session(&[1; 32], NOW + 60, NOW + 160)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.idle_expires_at, NOW + 160);
+    // Idle expiry and absolute expiry both end it.
+    assert!(
+        s.session(&[1; 32], NOW + 160, NOW + 260)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.create_session(&new(2, 5000, 50), NOW).await.unwrap();
+    assert!(
+        s.session(&[2; 32], NOW + 50, NOW + 5050)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Deletion: one, or all of a user's.
+    s.create_session(&new(3, 100, 1000), NOW).await.unwrap();
+    s.create_session(&new(4, 100, 1000), NOW).await.unwrap();
+    s.delete_session(&[3; 32]).await.unwrap();
+    assert!(s.session(&[3; 32], NOW, NOW + 100).await.unwrap().is_none());
+    assert!(s.session(&[4; 32], NOW, NOW + 100).await.unwrap().is_some());
+    assert!(s.delete_user_sessions(u.id).await.unwrap() >= 1);
+    assert!(s.session(&[4; 32], NOW, NOW + 100).await.unwrap().is_none());
+    assert!(s.session(&[9; 32], NOW, NOW + 100).await.unwrap().is_none());
 }
