@@ -111,7 +111,9 @@ impl RevocationView {
         self.last_id.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn set_last_id(&self, id: i64) {
+    /// Records the id of the last feed event applied (done by
+    /// [`RevocationFeed`](crate::RevocationFeed); for feeds applied by hand).
+    pub fn set_last_id(&self, id: i64) {
         self.last_id.fetch_max(id, Ordering::Relaxed);
     }
 }

@@ -16,6 +16,8 @@ pub struct Authenticated {
     pub claims: std::sync::Arc<TokenClaims>,
     /// The user id from `sub`.
     pub user_id: i64,
+    /// In session mode, the hash of the session id.
+    pub session: Option<[u8; 32]>,
 }
 
 /// The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1),
@@ -26,6 +28,9 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config.mode == crate::config::Mode::Session {
+            return from_session(parts, state).await;
+        }
         let mut values = parts.headers.get_all(AUTHORIZATION).iter();
         let (Some(value), None) = (values.next(), values.next()) else {
             let presented = parts.headers.contains_key(AUTHORIZATION);
@@ -78,6 +83,56 @@ impl FromRequestParts<AppState> for Authenticated {
                 tracing::debug!(user = user_id, ?r, "access token revoked");
                 invalid("revoked", false)
             })?;
-        Ok(Self { claims, user_id })
+        Ok(Self {
+            claims,
+            user_id,
+            session: None,
+        })
     }
+}
+
+/// Session mode: the cookie, one store lookup (session and user together).
+async fn from_session(parts: &Parts, state: &AppState) -> Result<Authenticated, ApiError> {
+    let Some(id) = crate::session::session_id(parts) else {
+        return Err(ApiError::Unauthorized {
+            presented: false,
+            expired: false,
+        });
+    };
+    let refused = |reason: &'static str| {
+        state.metrics.verify_failure(reason);
+        ApiError::Unauthorized {
+            presented: true,
+            expired: false,
+        }
+    };
+    if !crate::tokens::is_refresh_token_shaped(id) {
+        return Err(refused("malformed"));
+    }
+    crate::session::check_csrf(parts)?;
+    let hash = crate::tokens::refresh_hash(id);
+    let now = crate::state::now_secs();
+    let idle = crate::state::secs(state.config.session_idle.as_secs());
+    let (user, record) = state
+        .store
+        .session(&hash, now, now + idle)
+        .await?
+        .ok_or_else(|| refused("unknown_session"))?;
+    if user.disabled {
+        return Err(refused("revoked"));
+    }
+    let claims = TokenClaims {
+        user_id: user.id,
+        role: user.role,
+        iat: u64::try_from(record.created_at).unwrap_or_default(),
+        exp: u64::try_from(record.expires_at).unwrap_or_default(),
+        jti: crate::tokens::session_label(&hash),
+        ver: user.token_version,
+        family_id: 0,
+    };
+    Ok(Authenticated {
+        claims: std::sync::Arc::new(claims),
+        user_id: user.id,
+        session: Some(hash),
+    })
 }

@@ -79,6 +79,20 @@ pub struct ServeArgs {
     /// only (PASSCARD_FEED_TOKEN); the feed is off without it.
     #[arg(skip = std::env::var("PASSCARD_FEED_TOKEN").ok().filter(|t| !t.is_empty()).map(Secret))]
     pub(crate) feed_token: Option<Secret>,
+    /// Authentication model: `token` (stateless JWTs, the default) or
+    /// `session` (a server-side session per login, looked up on every
+    /// request, in a `passcard_session` cookie).
+    #[arg(long, env = "PASSCARD_MODE", value_enum, default_value = "token")]
+    pub(crate) mode: Mode,
+    /// Mark the session cookie `Secure` (set it when serving over HTTPS).
+    #[arg(long, env = "PASSCARD_COOKIE_SECURE", default_value_t = false, action = ArgAction::Set)]
+    pub(crate) cookie_secure: bool,
+    /// A session ends after this long without use.
+    #[arg(long, env = "PASSCARD_SESSION_IDLE", default_value = "30m", value_parser = parse_duration)]
+    pub(crate) session_idle: Duration,
+    /// A session ends this long after login, used or not.
+    #[arg(long, env = "PASSCARD_SESSION_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub(crate) session_ttl: Duration,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "PASSCARD_LOG", default_value = "info")]
     pub(crate) log: String,
@@ -109,6 +123,15 @@ impl DataArgs {
             }
         }
     }
+}
+
+/// Authentication model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Stateless access tokens and rotating refresh tokens.
+    Token,
+    /// Server-side sessions in a cookie.
+    Session,
 }
 
 /// Log output format.
@@ -163,6 +186,14 @@ pub struct Config {
     pub revocation_max_lag: Option<Duration>,
     /// Token services present to read the revocation feed (off if unset).
     pub feed_token: Option<Secret>,
+    /// Tokens or sessions.
+    pub mode: Mode,
+    /// `Secure` on the session cookie.
+    pub cookie_secure: bool,
+    /// Session idle expiry.
+    pub session_idle: Duration,
+    /// Session absolute expiry.
+    pub session_ttl: Duration,
 }
 
 impl Config {
@@ -190,6 +221,10 @@ impl Config {
             verify_cache: 4096,
             revocation_max_lag: None,
             feed_token: None,
+            mode: Mode::Token,
+            cookie_secure: false,
+            session_idle: Duration::from_secs(1800),
+            session_ttl: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -209,6 +244,11 @@ impl ServeArgs {
         }
         if self.refresh_ttl <= self.access_ttl {
             anyhow::bail!("PASSCARD_REFRESH_TTL must be longer than PASSCARD_ACCESS_TTL");
+        }
+        if self.session_idle.is_zero() || self.session_ttl < self.session_idle {
+            anyhow::bail!(
+                "PASSCARD_SESSION_TTL must be at least PASSCARD_SESSION_IDLE, which must be positive"
+            );
         }
         if self.login_max_failures == 0 {
             anyhow::bail!("PASSCARD_LOGIN_MAX_FAILURES must be at least 1");
@@ -244,6 +284,10 @@ impl ServeArgs {
             verify_cache: self.verify_cache.min(1 << 20),
             revocation_max_lag: self.revocation_max_lag,
             feed_token: self.feed_token.clone(),
+            mode: self.mode,
+            cookie_secure: self.cookie_secure,
+            session_idle: self.session_idle,
+            session_ttl: self.session_ttl,
         })
     }
 }

@@ -37,6 +37,13 @@ pub enum ApiError {
     /// Authenticated, but the token's role may not do this.
     #[error("this needs the admin role")]
     InsufficientScope,
+    /// A cookie-authenticated unsafe request that may come from another
+    /// site (no CSRF header, no same-origin `Origin`).
+    #[error("cross-site request refused: send X-Passcard-CSRF or a same-origin Origin header")]
+    CrossSite,
+    /// The endpoint does not exist in this mode (refresh in session mode).
+    #[error("not available in this mode")]
+    WrongMode,
     /// Registration is closed.
     #[error("registration is closed")]
     RegistrationClosed,
@@ -119,6 +126,8 @@ impl ApiError {
                 "registration-closed",
                 "Registration is closed",
             ),
+            Self::CrossSite => (S::FORBIDDEN, "cross-site", "Cross-site request refused"),
+            Self::WrongMode => (S::NOT_FOUND, "wrong-mode", "Not available in this mode"),
             Self::NotFound => (S::NOT_FOUND, "not-found", "Not found"),
             Self::Conflict => (S::CONFLICT, "username-taken", "Username already taken"),
             Self::TooManyRequests { .. } => (

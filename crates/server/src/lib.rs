@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod password;
 pub mod revocation;
 mod routes;
+pub mod session;
 pub mod state;
 pub mod tokens;
 pub mod verify_cache;

@@ -132,6 +132,12 @@ pub fn successor(mac_key: &hmac::Key, token: &str) -> String {
     URL_SAFE_NO_PAD.encode(hmac::sign(mac_key, token.as_bytes()).as_ref())
 }
 
+/// A short public label of a session (its hash's first 16 bytes, base64url),
+/// shown where a token would show its `jti`.
+pub fn session_label(hash: &[u8; 32]) -> String {
+    URL_SAFE_NO_PAD.encode(&hash[..16])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use passcard_store::{NewRefresh, NewRefreshFor, Rotation, User};
 use serde::{Deserialize, Serialize};
 
@@ -141,7 +142,7 @@ pub(super) async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(body): Json<Credentials>,
-) -> Result<Json<TokensOut>, ApiError> {
+) -> Result<Response, ApiError> {
     // Malformed names cannot exist; they still cost a hash, like any miss.
     let username = normalize_username(&body.username).unwrap_or_default();
     let user_key = format!("user:{username}");
@@ -178,6 +179,9 @@ pub(super) async fn login(
         }
     };
     state.limiter.succeeded(&user_key, &peer_key);
+    if state.config.mode == crate::config::Mode::Session {
+        return start_session(&state, &user).await;
+    }
     let refresh = tokens::new_refresh_token().map_err(ApiError::Internal)?;
     let expires_at = now_secs() + secs(state.config.refresh_ttl.as_secs());
     let family = state
@@ -193,7 +197,44 @@ pub(super) async fn login(
         .await?;
     state.metrics.login("success");
     tracing::info!(user = user.id, family, "login");
-    Ok(Json(pair(&state, &user, family, refresh, expires_at)?))
+    Ok(Json(pair(&state, &user, family, refresh, expires_at)?).into_response())
+}
+
+/// What a session login answers (the session id is only in the cookie).
+#[derive(Serialize)]
+struct SessionOut {
+    user: UserOut,
+    expires_in: u64,
+    idle_expires_in: u64,
+}
+
+async fn start_session(state: &AppState, user: &User) -> Result<Response, ApiError> {
+    let id = tokens::new_refresh_token().map_err(ApiError::Internal)?;
+    let now = now_secs();
+    state
+        .store
+        .create_session(
+            &passcard_store::NewSession {
+                hash: tokens::refresh_hash(&id),
+                user_id: user.id,
+                idle_expires_at: now + secs(state.config.session_idle.as_secs()),
+                expires_at: now + secs(state.config.session_ttl.as_secs()),
+            },
+            now,
+        )
+        .await?;
+    state.metrics.login("success");
+    tracing::info!(user = user.id, "login (session)");
+    let mut response = Json(SessionOut {
+        user: UserOut::from(user),
+        expires_in: state.config.session_ttl.as_secs(),
+        idle_expires_in: state.config.session_idle.as_secs(),
+    })
+    .into_response();
+    if let Some(cookie) = crate::session::set_cookie(state, &id) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -206,6 +247,9 @@ pub(super) async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshIn>,
 ) -> Result<Json<TokensOut>, ApiError> {
+    if state.config.mode == crate::config::Mode::Session {
+        return Err(ApiError::WrongMode);
+    }
     let result = rotate(&state, &body.refresh_token).await;
     state.metrics.refresh(match &result {
         Ok(_) => "success",
@@ -303,7 +347,15 @@ pub(super) async fn me(auth: Authenticated) -> Json<MeOut> {
 pub(super) async fn logout(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
+    if let Some(session) = &auth.session {
+        state.store.delete_session(session).await?;
+        tracing::info!(user = auth.user_id, "logout (session)");
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        r.headers_mut()
+            .insert(header::SET_COOKIE, crate::session::clear_cookie(&state));
+        return Ok(r);
+    }
     let c = &auth.claims;
     state
         .store
@@ -320,13 +372,14 @@ pub(super) async fn logout(
         .catch_up(&*state.store, now_secs())
         .await?;
     tracing::info!(user = auth.user_id, "logout");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(super) async fn logout_all(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<StatusCode, ApiError> {
+    state.store.delete_user_sessions(auth.user_id).await?;
     state
         .store
         .revoke_user(auth.user_id, false, now_secs())

@@ -18,5 +18,7 @@ mod nginx;
 mod rotation;
 /// The HTTP server on a random port against a temporary SQLite store.
 mod server;
+/// Session mode (PASSCARD_MODE=session).
+mod session;
 /// Shared set-up: a server per test, an HTTP client, temporary folders.
 mod support;
