@@ -114,7 +114,7 @@ async fn from_session(parts: &Parts, state: &AppState) -> Result<Authenticated, 
     let now = crate::state::now_secs();
     let idle = crate::state::secs(state.config.session_idle.as_secs());
     let (user, record) = state
-        .store
+        .sessions
         .session(&hash, now, now + idle)
         .await?
         .ok_or_else(|| refused("unknown_session"))?;

@@ -84,6 +84,14 @@ pub struct ServeArgs {
     /// request, in a `passcard_session` cookie).
     #[arg(long, env = "PASSCARD_MODE", value_enum, default_value = "token")]
     pub(crate) mode: Mode,
+    /// Where sessions live in session mode: the main database (default) or
+    /// Redis (`redis://host:6379`).
+    #[arg(long, env = "PASSCARD_SESSION_STORE", hide_env_values = true)]
+    pub(crate) session_store: Option<String>,
+    /// Prefix of the session keys in Redis (deployments sharing a Redis
+    /// need different ones).
+    #[arg(long, env = "PASSCARD_SESSION_PREFIX", default_value = "passcard")]
+    pub(crate) session_prefix: String,
     /// Mark the session cookie `Secure` (set it when serving over HTTPS).
     #[arg(long, env = "PASSCARD_COOKIE_SECURE", default_value_t = false, action = ArgAction::Set)]
     pub(crate) cookie_secure: bool,
@@ -190,6 +198,10 @@ pub struct Config {
     pub mode: Mode,
     /// `Secure` on the session cookie.
     pub cookie_secure: bool,
+    /// Session store URL (None: the main database).
+    pub session_store: Option<String>,
+    /// Redis key prefix for sessions.
+    pub session_prefix: String,
     /// Session idle expiry.
     pub session_idle: Duration,
     /// Session absolute expiry.
@@ -223,6 +235,8 @@ impl Config {
             feed_token: None,
             mode: Mode::Token,
             cookie_secure: false,
+            session_store: None,
+            session_prefix: "passcard".to_owned(),
             session_idle: Duration::from_secs(1800),
             session_ttl: Duration::from_secs(12 * 3600),
         }
@@ -286,6 +300,8 @@ impl ServeArgs {
             feed_token: self.feed_token.clone(),
             mode: self.mode,
             cookie_secure: self.cookie_secure,
+            session_store: self.session_store.clone(),
+            session_prefix: self.session_prefix.clone(),
             session_idle: self.session_idle,
             session_ttl: self.session_ttl,
         })

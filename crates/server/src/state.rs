@@ -31,6 +31,8 @@ pub struct Inner {
     pub validator: Validator,
     /// Durable state.
     pub store: Arc<dyn Store>,
+    /// Where sessions live (session mode).
+    pub sessions: Arc<dyn passcard_store::SessionStore>,
     /// In-memory revocation view.
     pub revocations: Revocations,
     /// Metrics.
@@ -69,6 +71,22 @@ impl AppState {
                     redact_url(&config.database_url)
                 )
             })?;
+        let sessions = passcard_store::open_sessions(
+            config.session_store.as_deref(),
+            &config.session_prefix,
+            store.clone(),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the session store {}",
+                config
+                    .session_store
+                    .as_deref()
+                    .map(redact_url)
+                    .unwrap_or_default()
+            )
+        })?;
         let mut fresh = [0u8; 32];
         aws_lc_rs::rand::fill(&mut fresh)
             .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
@@ -97,6 +115,7 @@ impl AppState {
             keys: keys.verifying,
             validator,
             store,
+            sessions,
             revocations,
             metrics: Metrics::new(),
             passwords,

@@ -212,7 +212,7 @@ async fn start_session(state: &AppState, user: &User) -> Result<Response, ApiErr
     let id = tokens::new_refresh_token().map_err(ApiError::Internal)?;
     let now = now_secs();
     state
-        .store
+        .sessions
         .create_session(
             &passcard_store::NewSession {
                 hash: tokens::refresh_hash(&id),
@@ -349,7 +349,7 @@ pub(super) async fn logout(
     auth: Authenticated,
 ) -> Result<Response, ApiError> {
     if let Some(session) = &auth.session {
-        state.store.delete_session(session).await?;
+        state.sessions.delete_session(session).await?;
         tracing::info!(user = auth.user_id, "logout (session)");
         let mut r = StatusCode::NO_CONTENT.into_response();
         r.headers_mut()
@@ -379,7 +379,7 @@ pub(super) async fn logout_all(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_user_sessions(auth.user_id).await?;
+    state.sessions.delete_user_sessions(auth.user_id).await?;
     state
         .store
         .revoke_user(auth.user_id, false, now_secs())

@@ -65,7 +65,7 @@ pub(super) async fn ban(
         .revoke_user(id, true, now_secs())
         .await?
         .ok_or(ApiError::NotFound)?;
-    state.store.delete_user_sessions(id).await?;
+    state.sessions.delete_user_sessions(id).await?;
     state
         .revocations
         .catch_up(&*state.store, now_secs())

@@ -9,6 +9,28 @@ async fn session_server() -> TestServer {
     TestServer::start_with(|c| c.mode = passcard::config::Mode::Session).await
 }
 
+/// A session-mode server keeping sessions in Redis under a prefix of its
+/// own, or `None` (said loudly) without PASSCARD_TEST_REDIS_URL.
+async fn redis_session_server() -> Option<TestServer> {
+    let Ok(url) = std::env::var("PASSCARD_TEST_REDIS_URL") else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: session mode on Redis (set PASSCARD_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379) ***\n"
+        );
+        return None;
+    };
+    let prefix = format!("passcard-it-{}", passcard_jwt::new_jti().unwrap());
+    Some(
+        TestServer::start_with(move |c| {
+            c.mode = passcard::config::Mode::Session;
+            c.session_store = Some(url);
+            c.session_prefix = prefix;
+        })
+        .await,
+    )
+}
+
 /// Logs in and returns the session cookie (`passcard_session=…`).
 async fn login(s: &TestServer, name: &str) -> (String, Answer) {
     let a = s
@@ -172,4 +194,42 @@ async fn cookie_authenticated_unsafe_requests_need_csrf_proof() {
     // logout-all ended the session.
     let me = with_cookie(&s, s.client.get(format!("{}/v1/me", s.base)), &cookie).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sessions_in_redis_behave_the_same() {
+    let Some(s) = redis_session_server().await else {
+        return;
+    };
+    let alice = s.register("alice").await;
+    s.admin("root").await;
+    let (cookie, _) = login(&s, "alice").await;
+    let (root, _) = login(&s, "root").await;
+    let me = |c: String| {
+        let req = s.client.get(format!("{}/v1/me", s.base));
+        let s = &s;
+        async move { with_cookie(s, req, &c).await }
+    };
+    assert_eq!(me(cookie.clone()).await.body["role"], "user");
+    let put = s
+        .client
+        .put(format!("{}/v1/users/{alice}/role", s.base))
+        .header("x-passcard-csrf", "1")
+        .json(&json!({"role": "admin"}));
+    assert_eq!(with_cookie(&s, put, &root).await.status, StatusCode::OK);
+    assert_eq!(me(cookie.clone()).await.body["role"], "admin");
+    let out = with_cookie(
+        &s,
+        s.client
+            .post(format!("{}/v1/logout-all", s.base))
+            .header("x-passcard-csrf", "1"),
+        &cookie,
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(me(cookie).await.status, StatusCode::UNAUTHORIZED);
+    // Redis commands count as store queries too.
+    let before = s.metric("passcard_store_queries_total").await;
+    assert_eq!(me(root.clone()).await.status, StatusCode::OK);
+    assert!(s.metric("passcard_store_queries_total").await > before);
 }

@@ -98,3 +98,58 @@ pub(crate) async fn postgres() -> Option<TempPostgres> {
         schema,
     })
 }
+
+/// Sessions in Redis under a key prefix of their own, or `None` (said
+/// loudly, once) when PASSCARD_TEST_REDIS_URL is unset.
+pub(crate) struct TempRedis {
+    pub(crate) sessions: Arc<passcard_store::RedisSessions>,
+    url: String,
+    prefix: String,
+}
+
+impl TempRedis {
+    pub(crate) async fn cleanup(self) {
+        use deadpool_redis::redis;
+        let client = redis::Client::open(self.url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        for k in keys {
+            let _: () = redis::cmd("DEL")
+                .arg(k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+pub(crate) async fn redis(users: Arc<dyn Store>) -> Option<TempRedis> {
+    let Ok(url) = std::env::var("PASSCARD_TEST_REDIS_URL") else {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED: Redis session tests (set PASSCARD_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379) ***\n"
+            );
+        });
+        return None;
+    };
+    let prefix = format!(
+        "passcard-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let sessions = passcard_store::RedisSessions::open(&url, users, &prefix)
+        .await
+        .expect("PASSCARD_TEST_REDIS_URL is set but unreachable");
+    Some(TempRedis {
+        sessions: Arc::new(sessions),
+        url,
+        prefix,
+    })
+}
