@@ -7,7 +7,9 @@
 #   scripts/load.sh [seconds per run, default 10] [connections, default 32]
 #
 # PASSCARD_VERIFY_CACHE=0 scripts/load.sh measures with the verified-token
-# cache off (every request checks the HMAC).
+# cache off (every request checks the HMAC). PASSCARD_MODE=session measures
+# the stateful opponent: a session cookie looked up in the store (SQLite, or
+# Redis with PASSCARD_SESSION_STORE=redis://127.0.0.1:6379) per request.
 #
 # Needs wrk (Debian: apt-get install wrk) and curl. Only 127.0.0.1 is ever
 # targeted; each run is bounded by its duration. Prints requests/s of each
@@ -28,25 +30,34 @@ BASE="http://127.0.0.1:$PORT"
 cleanup() { [[ -n "${PID:-}" ]] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$DATA"; }
 trap cleanup EXIT
 
+MODE="${PASSCARD_MODE:-token}"
 env -u PASSCARD_SECRET -u PASSCARD_KEY_FILE -u PASSCARD_DATABASE_URL \
-  PASSCARD_VERIFY_CACHE="${PASSCARD_VERIFY_CACHE:-4096}" PASSCARD_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
+  PASSCARD_VERIFY_CACHE="${PASSCARD_VERIFY_CACHE:-4096}" PASSCARD_MODE="$MODE" \
+  PASSCARD_SESSION_PREFIX="passcard-load-$PORT" PASSCARD_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
 
 curl -sf -XPOST "$BASE/v1/users" -H 'content-type: application/json' \
   -d '{"username":"loadtest","password":"load-test-password"}' >/dev/null
-TOKEN=$(curl -sf -XPOST "$BASE/v1/login" -H 'content-type: application/json' \
-  -d '{"username":"loadtest","password":"load-test-password"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-curl -sf "$BASE/v1/me" -H "Authorization: Bearer $TOKEN" >/dev/null
+LOGIN='{"username":"loadtest","password":"load-test-password"}'
+if [[ $MODE == session ]]; then
+  COOKIE=$(curl -sf -D - -o /dev/null -XPOST "$BASE/v1/login" -H 'content-type: application/json' -d "$LOGIN" |
+    awk -F'[:;] *' 'tolower($1) == "set-cookie" {print $2}')
+  AUTH="Cookie: $COOKIE"
+else
+  TOKEN=$(curl -sf -XPOST "$BASE/v1/login" -H 'content-type: application/json' -d "$LOGIN" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  AUTH="Authorization: Bearer $TOKEN"
+fi
+curl -sf "$BASE/v1/me" -H "$AUTH" >/dev/null
 
 rps() { wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "$@" | awk '/^Requests\/sec:/ {print $2}'; }
 HEALTH=(); ME=(); HDR=()
-echo "wrk: 1 thread, $CONNECTIONS connections, ${DURATION}s per run, $ROUNDS rounds, alternating; verify cache ${PASSCARD_VERIFY_CACHE:-4096} slots"
+echo "wrk: 1 thread, $CONNECTIONS connections, ${DURATION}s per run, $ROUNDS rounds, alternating; mode $MODE; verify cache ${PASSCARD_VERIFY_CACHE:-4096} slots"
 for round in $(seq "$ROUNDS"); do
   h=$(rps "$BASE/healthz"); HEALTH+=("$h")
-  m=$(rps -H "Authorization: Bearer $TOKEN" "$BASE/v1/me"); ME+=("$m")
-  x=$(rps -H "Authorization: Bearer $TOKEN" "$BASE/healthz"); HDR+=("$x")
+  m=$(rps -H "$AUTH" "$BASE/v1/me"); ME+=("$m")
+  x=$(rps -H "$AUTH" "$BASE/healthz"); HDR+=("$x")
   echo "round $round: /healthz $h   /v1/me $m   /healthz+header $x   (req/s)"
 done
 if curl -s "$BASE/metrics" | grep 'route="/v1/me"' | grep -qv 'status="200"'; then

@@ -381,3 +381,50 @@ fn a_private_key_file_readable_by_others_is_warned_about() {
 fn tempdir() -> TempDir {
     TempDir::new("cli")
 }
+
+#[test]
+fn serve_refuses_bad_settings_before_listening() {
+    let dir = tempdir();
+    let data = dir.join("data");
+    let data = data.to_str().unwrap();
+    let cases: [(&[&str], Vec<(&str, &str)>, &str); 6] = [
+        (&["serve", "--access-ttl", "0s"], vec![], "ACCESS_TTL"),
+        (
+            &["serve", "--access-ttl", "1h", "--refresh-ttl", "30m"],
+            vec![],
+            "REFRESH_TTL",
+        ),
+        (
+            &["serve", "--login-max-failures", "0"],
+            vec![],
+            "LOGIN_MAX_FAILURES",
+        ),
+        (
+            &["serve"],
+            vec![("PASSCARD_FEED_TOKEN", "short")],
+            "FEED_TOKEN",
+        ),
+        (
+            &["serve", "--session-idle", "1h", "--session-ttl", "1m"],
+            vec![],
+            "SESSION_TTL",
+        ),
+        (&["serve", "--listen", "not-an-address"], vec![], "listen"),
+    ];
+    for (args, env, expect) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--data-dir", data]);
+        let o = passcard(&all, &env, None);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expect), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+    // A weak secret stops the start with a clear reason.
+    let o = passcard(
+        &["serve", "--data-dir", data],
+        &[("PASSCARD_SECRET", "c2hvcnQ")],
+        None,
+    );
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("at least 32"), "{}", stderr(&o));
+}

@@ -87,6 +87,15 @@ async fn login_sets_a_safe_cookie_and_me_reads_the_session() {
     )
     .await;
     assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    for bad in [
+        "passcard_session=short",
+        "passcard_session=",
+        "other=1",
+        &format!("{cookie}x"),
+    ] {
+        let a = with_cookie(&s, s.client.get(format!("{}/v1/me", s.base)), bad).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{bad}");
+    }
     assert_eq!(
         s.refresh("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
             .await
