@@ -29,6 +29,10 @@ enum Command {
     Token(TokenCommand),
     /// Run the authentication server (HTTP API, SQLite store by default).
     Serve(Box<crate::config::ServeArgs>),
+    /// Measure stateless tokens against server-side sessions on this
+    /// machine, side by side: starts instances on loopback ports itself and
+    /// prints the table (also written as Markdown, JSON and an SVG chart).
+    Compare(crate::commands::compare::CompareArgs),
     /// Manage users in the server's store (changes reach running servers).
     #[command(subcommand)]
     User(UserCommand),
@@ -250,6 +254,7 @@ pub fn run() -> ExitCode {
         Command::Token(TokenCommand::Inspect(args)) => commands::token::inspect(&args),
         Command::Token(TokenCommand::Verify(args)) => commands::token::verify(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::Compare(args) => commands::compare::run(&args),
         Command::User(command) => commands::user::run(&command),
     };
     match result {

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod compare;
 pub(crate) mod keygen;
 pub(crate) mod serve;
 pub(crate) mod token;

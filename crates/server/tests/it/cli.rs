@@ -428,3 +428,58 @@ fn serve_refuses_bad_settings_before_listening() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("at least 32"), "{}", stderr(&o));
 }
+
+#[test]
+fn compare_measures_tokens_against_sessions_and_writes_the_table() {
+    let dir = tempdir();
+    let out = dir.join("out");
+    let o = passcard(
+        &[
+            "compare",
+            "--duration",
+            "300ms",
+            "--concurrency",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let table = stdout(&o);
+    for row in [
+        "store queries per authenticated request",
+        "GET /v1/me throughput",
+        "GET /v1/me latency p50 / p99",
+        "calling an instance with a store of its own",
+        "logout seen by the other instance after",
+        "role change enforced after",
+    ] {
+        assert!(table.contains(row), "{row} missing:\n{table}");
+    }
+    assert!(
+        stderr(&o).contains("[1/2] tokens · SQLite"),
+        "progress: {}",
+        stderr(&o)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
+    let (tokens, sessions) = (&json[0], &json[1]);
+    // The seed's table, as measured: tokens need no store query and work on
+    // an instance with a store of its own; sessions need one and do not.
+    // (Tolerance for the instance's background poll of the revocation log.)
+    let q = |row: &serde_json::Value| row["store_queries_per_request"].as_f64().unwrap();
+    assert!(q(tokens) < 0.02, "{}", q(tokens));
+    assert!((1.0..1.02).contains(&q(sessions)), "{}", q(sessions));
+    assert_eq!(tokens["works_across_servers_no_shared_store"], true);
+    assert_eq!(sessions["works_across_servers_no_shared_store"], false);
+    assert_eq!(sessions["works_across_servers_shared_store"], true);
+    assert!(tokens["requests_per_second"].as_f64().unwrap() > 0.0);
+    assert!(
+        std::fs::read_to_string(out.join("compare.svg"))
+            .unwrap()
+            .starts_with("<svg")
+    );
+    assert!(out.join("compare.md").exists());
+}
