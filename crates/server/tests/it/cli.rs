@@ -482,4 +482,13 @@ fn compare_measures_tokens_against_sessions_and_writes_the_table() {
             .starts_with("<svg")
     );
     assert!(out.join("compare.md").exists());
+    // Bad arguments: one sentence, exit 2.
+    for args in [
+        &["compare", "--concurrency", "0"][..],
+        &["compare", "--duration", "soon"],
+    ] {
+        let o = passcard(args, &[], None);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
 }

@@ -219,21 +219,30 @@ async fn three_instances_share_revocations() {
     db.drop().await;
 }
 
+/// One instance on `db` that reads the revocation log every 100 ms.
+async fn polling_instance(
+    db: &TempDatabase,
+    keys: &TempDir,
+    max_lag: Option<Duration>,
+) -> TestServer {
+    let key_file = key_file(keys, &SigningKey::generate(Algorithm::HS256).unwrap());
+    let url = db.url.clone();
+    TestServer::start_with(move |c| {
+        c.database_url = url;
+        c.key_file = Some(key_file);
+        c.revocation_poll = Duration::from_millis(100);
+        c.revocation_max_lag = max_lag;
+    })
+    .await
+}
+
 #[tokio::test]
 async fn fail_closed_when_the_view_is_too_old() {
     let Some(db) = TempDatabase::create().await else {
         return;
     };
     let keys = TempDir::new("cluster-keys");
-    let key_file = key_file(&keys, &SigningKey::generate(Algorithm::HS256).unwrap());
-    let url = db.url.clone();
-    let s = TestServer::start_with(|c| {
-        c.database_url = url;
-        c.key_file = Some(key_file.clone());
-        c.revocation_poll = Duration::from_millis(100);
-        c.revocation_max_lag = Some(Duration::from_millis(500));
-    })
-    .await;
+    let s = polling_instance(&db, &keys, Some(Duration::from_millis(500))).await;
     s.register("alice").await;
     let (token, _) = s.login("alice").await;
     assert_eq!(s.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
@@ -263,14 +272,7 @@ async fn without_the_store_tokens_still_verify_and_the_lag_shows() {
         return;
     };
     let keys = TempDir::new("cluster-keys");
-    let key_file = key_file(&keys, &SigningKey::generate(Algorithm::HS256).unwrap());
-    let url = db.url.clone();
-    let s = TestServer::start_with(|c| {
-        c.database_url = url;
-        c.key_file = Some(key_file.clone());
-        c.revocation_poll = Duration::from_millis(100);
-    })
-    .await;
+    let s = polling_instance(&db, &keys, None).await;
     s.register("alice").await;
     let (token, _) = s.login("alice").await;
     db.drop().await;

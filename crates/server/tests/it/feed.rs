@@ -70,6 +70,18 @@ async fn the_feed_is_off_without_a_token_and_guarded_with_one() {
     assert_eq!(empty.body["last_id"], last);
 }
 
+/// Reads the event stream into `seen` until it holds `n` revocation events.
+async fn read_events(resp: &mut reqwest::Response, seen: &mut String, n: usize) {
+    while seen.matches("event: revocation").count() < n {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), resp.chunk())
+            .await
+            .expect("no event within 5 s")
+            .unwrap()
+            .expect("the stream ended");
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
 #[tokio::test]
 async fn the_stream_sends_the_backlog_then_live_events() {
     let s = TestServer::start_with(|c| {
@@ -98,20 +110,8 @@ async fn the_stream_sends_the_backlog_then_live_events() {
             .starts_with("text/event-stream")
     );
     let mut seen = String::new();
-    let read_until = |needle: &'static str| {
-        let needle = needle.to_owned();
-        move |seen: &String| seen.matches(&needle).count()
-    };
-    let count_events = read_until("event: revocation");
     // The backlog: one logout.
-    while count_events(&seen) < 1 {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), resp.chunk())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        seen.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
+    read_events(&mut resp, &mut seen, 1).await;
     // A live one: logout-all on a second session.
     let (second, _) = s.login("alice").await;
     assert_eq!(
@@ -120,14 +120,7 @@ async fn the_stream_sends_the_backlog_then_live_events() {
             .status,
         StatusCode::NO_CONTENT
     );
-    while count_events(&seen) < 2 {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), resp.chunk())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        seen.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
+    read_events(&mut resp, &mut seen, 2).await;
     assert!(seen.contains(r#""kind":"jti""#), "{seen}");
     assert!(seen.contains(r#""kind":"version""#), "{seen}");
 }
