@@ -547,6 +547,10 @@ macro_rules! impl_store {
             fn queries(&self) -> u64 {
                 self.queries.get()
             }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
         }
     };
 }

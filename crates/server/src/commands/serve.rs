@@ -25,7 +25,12 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             alg = %state.signing.algorithm(),
             "passcard listening"
         );
-        crate::app::serve_on(listener, state, crate::app::shutdown_signal()).await
+        let store = state.store.clone();
+        let served = crate::app::serve_on(listener, state, crate::app::shutdown_signal()).await;
+        // Closing the pool checkpoints SQLite's WAL and ends PostgreSQL
+        // sessions cleanly instead of leaving them to time out.
+        store.close().await;
+        served
     })?;
     Ok(ExitCode::SUCCESS)
 }

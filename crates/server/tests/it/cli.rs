@@ -455,11 +455,13 @@ fn compare_measures_tokens_against_sessions_and_writes_the_table() {
         "calling an instance with a store of its own",
         "logout seen by the other instance after",
         "role change enforced after",
+        "store down: requests that still work",
     ] {
         assert!(table.contains(row), "{row} missing:\n{table}");
     }
+    // Without a terminal the progress bar is one line per step.
     assert!(
-        stderr(&o).contains("[1/2] tokens · SQLite"),
+        stderr(&o).contains("tokens · SQLite: load"),
         "progress: {}",
         stderr(&o)
     );
@@ -476,6 +478,16 @@ fn compare_measures_tokens_against_sessions_and_writes_the_table() {
     assert_eq!(sessions["works_across_servers_no_shared_store"], false);
     assert_eq!(sessions["works_across_servers_shared_store"], true);
     assert!(tokens["requests_per_second"].as_f64().unwrap() > 0.0);
+    // With the store down, a token still authenticates and a session does
+    // not; nothing that writes works in either mode.
+    let down = |row: &serde_json::Value, what: &str| row["store_outage"][what].clone();
+    assert_eq!(down(tokens, "me"), true);
+    assert_eq!(down(tokens, "login"), false);
+    assert_eq!(down(tokens, "refresh"), false);
+    assert_eq!(down(tokens, "logout"), false);
+    assert_eq!(down(sessions, "me"), false);
+    assert_eq!(down(sessions, "login"), false);
+    assert_eq!(down(sessions, "refresh"), serde_json::Value::Null);
     assert!(
         std::fs::read_to_string(out.join("compare.svg"))
             .unwrap()
@@ -486,9 +498,57 @@ fn compare_measures_tokens_against_sessions_and_writes_the_table() {
     for args in [
         &["compare", "--concurrency", "0"][..],
         &["compare", "--duration", "soon"],
+        &["compare", "--duration", "1ms", "--redis", "not a url"],
     ] {
         let o = passcard(args, &[], None);
         assert_eq!(code(&o), 2, "{args:?}");
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     }
+}
+
+/// With Redis, the outage is real: compare cuts the connections to Redis
+/// under the instances and restores them.
+#[test]
+fn compare_cuts_redis_under_sessions_and_sees_them_recover() {
+    let Ok(redis) = std::env::var("PASSCARD_TEST_REDIS_URL") else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: compare with Redis (set PASSCARD_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379) ***\n"
+        );
+        return;
+    };
+    let dir = tempdir();
+    let out = dir.join("out");
+    let o = passcard(
+        &[
+            "compare",
+            "--duration",
+            "200ms",
+            "--concurrency",
+            "2",
+            "--redis",
+            &redis,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
+    let redis_row = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["mode"] == "sessions · Redis")
+        .expect("a Redis row");
+    let q = redis_row["store_queries_per_request"].as_f64().unwrap();
+    assert!((2.0..2.02).contains(&q), "session and user: {q}");
+    let down = &redis_row["store_outage"];
+    assert_eq!(down["me"], false, "{down}");
+    assert_eq!(down["login"], false, "{down}");
+    assert_eq!(down["restored"], true, "{down}");
+    assert!(down["recovered_ms"].as_f64().is_some(), "{down}");
 }

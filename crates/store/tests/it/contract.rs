@@ -38,6 +38,7 @@ contract!(
     secrets_are_created_once,
     every_query_is_counted,
     listeners_hear_appends_where_the_backend_can_push,
+    a_closed_store_fails_calls_instead_of_hanging,
 );
 
 /// Runs each session test against sessions in SQLite, in PostgreSQL, and in
@@ -299,6 +300,18 @@ async fn every_query_is_counted(s: &dyn Store) {
     s.user_by_name("nobody").await.unwrap();
     s.user_by_id(1).await.unwrap();
     assert_eq!(s.queries(), before + 2);
+}
+
+async fn a_closed_store_fails_calls_instead_of_hanging(s: &dyn Store) {
+    s.create_user("closing", "hash", "user", 1).await.unwrap();
+    s.close().await;
+    let later = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        s.user_by_name("closing"),
+    )
+    .await
+    .expect("a call on a closed store returns");
+    assert!(later.is_err(), "{later:?}");
 }
 
 async fn listeners_hear_appends_where_the_backend_can_push(s: &dyn Store) {

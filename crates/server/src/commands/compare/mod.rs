@@ -3,7 +3,11 @@
 //!
 //! Each mode runs two instances sharing a store (plus one with a store of
 //! its own, for "works across servers without a shared store"), all on
-//! loopback ports, driven by a built-in load generator.
+//! loopback ports, driven by a built-in load generator. Network stores are
+//! reached through a loopback proxy, so the store-outage row can cut them.
+
+mod outage;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::app::{RunningServer, spawn};
@@ -52,6 +57,7 @@ struct Row {
     logout_seen_by_other_instance_ms: Option<f64>,
     role_change_ms: Option<f64>,
     role_change_how: &'static str,
+    store_outage: outage::Outage,
 }
 
 #[derive(Clone)]
@@ -69,11 +75,71 @@ impl Cred {
     }
 }
 
+/// Where a mode keeps its data.
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+    Redis,
+}
+
 struct Plan {
     label: String,
     mode: Mode,
-    database: Option<String>,
-    sessions: Option<String>,
+    backend: Backend,
+}
+
+/// The steps of one mode, for the progress bar.
+const STEPS: [&str; 7] = [
+    "starting three instances",
+    "counting store queries",
+    "load",
+    "across servers",
+    "logout propagation",
+    "role change",
+    "store outage",
+];
+
+/// A progress bar on a terminal; one line per step elsewhere (CI logs).
+struct Progress {
+    bar: ProgressBar,
+    mode: String,
+}
+
+impl Progress {
+    fn new(modes: usize) -> Self {
+        let bar = ProgressBar::new((modes * STEPS.len()) as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed:>4} [{bar:32}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Self {
+            bar,
+            mode: String::new(),
+        }
+    }
+
+    fn mode(&mut self, label: &str) {
+        label.clone_into(&mut self.mode);
+    }
+
+    fn step(&self, index: usize) {
+        let msg = format!("{}: {}", self.mode, STEPS[index]);
+        if self.bar.is_hidden() {
+            eprintln!("{msg}");
+        }
+        self.bar.set_message(msg);
+    }
+
+    fn done_step(&self) {
+        self.bar.inc(1);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
@@ -84,42 +150,59 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(compare(args))
 }
 
+/// The proxies in front of the network stores, and the URLs through them.
+struct Stores {
+    postgres: Option<(outage::Proxy, String)>,
+    redis: Option<(outage::Proxy, String)>,
+}
+
+async fn proxied(url: &str, default_port: u16) -> anyhow::Result<(outage::Proxy, String)> {
+    let proxy = outage::Proxy::start(outage::target(url, default_port).await?).await?;
+    let through = outage::through(url, proxy.addr)?;
+    Ok((proxy, through))
+}
+
 async fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    let stores = Stores {
+        postgres: match &args.postgres {
+            Some(url) => Some(proxied(url, 5432).await.context("--postgres")?),
+            None => None,
+        },
+        redis: match &args.redis {
+            Some(url) => Some(proxied(url, 6379).await.context("--redis")?),
+            None => None,
+        },
+    };
     let mut plans = vec![
         Plan {
             label: "tokens · SQLite".into(),
             mode: Mode::Token,
-            database: None,
-            sessions: None,
+            backend: Backend::Sqlite,
         },
         Plan {
             label: "sessions · SQLite".into(),
             mode: Mode::Session,
-            database: None,
-            sessions: None,
+            backend: Backend::Sqlite,
         },
     ];
-    if let Some(pg) = &args.postgres {
+    if stores.postgres.is_some() {
         plans.push(Plan {
             label: "tokens · PostgreSQL".into(),
             mode: Mode::Token,
-            database: Some(pg.clone()),
-            sessions: None,
+            backend: Backend::Postgres,
         });
         plans.push(Plan {
             label: "sessions · PostgreSQL".into(),
             mode: Mode::Session,
-            database: Some(pg.clone()),
-            sessions: None,
+            backend: Backend::Postgres,
         });
     }
-    if let Some(redis) = &args.redis {
+    if stores.redis.is_some() {
         plans.push(Plan {
             label: "sessions · Redis".into(),
             mode: Mode::Session,
-            database: None,
-            sessions: Some(redis.clone()),
+            backend: Backend::Redis,
         });
     }
     std::fs::create_dir_all(&args.out)
@@ -127,9 +210,9 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let work = args.out.join(format!("work-{}", std::process::id()));
     let key = passcard_jwt::SigningKey::generate(passcard_jwt::Algorithm::HS256)?;
     let mut rows = Vec::new();
-    let total = plans.len();
+    let mut progress = Progress::new(plans.len());
     for (i, plan) in plans.iter().enumerate() {
-        eprintln!("[{}/{total}] {}", i + 1, plan.label);
+        progress.mode(&plan.label);
         let dir = work.join(format!("mode-{i}"));
         std::fs::create_dir_all(&dir)?;
         let key_file = dir.join("key.json");
@@ -137,24 +220,28 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             &key_file,
             serde_json::to_string(&key.to_private_jwk())?.as_bytes(),
         )?;
-        let row = measure(args, plan, &dir, &key_file, i).await;
+        let row = measure(args, &stores, plan, &dir, &key_file, i, &progress).await;
         let _ = std::fs::remove_dir_all(&dir);
         rows.push(row.with_context(|| format!("measuring {}", plan.label))?);
     }
+    progress.finish();
     let _ = std::fs::remove_dir_all(&work);
-    let table = markdown(&rows, args);
+    let table = report::markdown(&rows, args);
     println!("{table}");
     std::fs::write(args.out.join("compare.md"), &table)?;
     std::fs::write(
         args.out.join("compare.json"),
         serde_json::to_string_pretty(&rows)?,
     )?;
-    std::fs::write(args.out.join("compare.svg"), svg(&rows))?;
+    std::fs::write(args.out.join("compare.svg"), report::svg(&rows))?;
     eprintln!("written: {}/compare.{{md,json,svg}}", args.out.display());
     Ok(ExitCode::SUCCESS)
 }
 
+/// An instance's configuration; `shared` ones use the mode's store (through
+/// its proxy), the other one a SQLite file of its own.
 fn config(
+    stores: &Stores,
     plan: &Plan,
     dir: &std::path::Path,
     name: &str,
@@ -166,11 +253,16 @@ fn config(
     c.key_file = Some(key_file.to_owned());
     c.mode = plan.mode;
     if shared {
-        c.database_url = plan
-            .database
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}/shared.db", dir.display()));
-        c.session_store = plan.sessions.clone();
+        let url = |s: &Option<(outage::Proxy, String)>| s.as_ref().map(|(_, url)| url.clone());
+        c.database_url = match plan.backend {
+            Backend::Postgres => url(&stores.postgres),
+            Backend::Sqlite | Backend::Redis => None,
+        }
+        .unwrap_or_else(|| format!("sqlite://{}/shared.db", dir.display()));
+        c.session_store = match plan.backend {
+            Backend::Redis => url(&stores.redis),
+            Backend::Sqlite | Backend::Postgres => None,
+        };
         c.session_prefix = format!("passcard-compare-{}-{index}", std::process::id());
     }
     c
@@ -182,16 +274,23 @@ async fn stop(servers: Vec<RunningServer>) {
     }
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one measurement after another, in the table's order"
+)]
 async fn measure(
     args: &CompareArgs,
+    stores: &Stores,
     plan: &Plan,
     dir: &std::path::Path,
     key_file: &std::path::Path,
     index: usize,
+    progress: &Progress,
 ) -> anyhow::Result<Row> {
-    let a = spawn(config(plan, dir, "a", key_file, true, index)).await?;
-    let b = spawn(config(plan, dir, "b", key_file, true, index)).await?;
-    let alone = spawn(config(plan, dir, "alone", key_file, false, index)).await?;
+    progress.step(0);
+    let a = spawn(config(stores, plan, dir, "a", key_file, true, index)).await?;
+    let b = spawn(config(stores, plan, dir, "b", key_file, true, index)).await?;
+    let alone = spawn(config(stores, plan, dir, "alone", key_file, false, index)).await?;
     let (base_a, base_b, base_alone) = (
         format!("http://{}", a.addr),
         format!("http://{}", b.addr),
@@ -202,8 +301,9 @@ async fn measure(
     let run = format!("{}x{index}", std::process::id());
     let user = |n: &str| format!("cmp{n}{run}");
 
-    // Users: one for load, one to log out, one whose role changes, an admin.
-    for n in ["load", "out", "stale"] {
+    // Users: one for load, one to log out, one whose role changes, one for
+    // the outage, an admin.
+    for n in ["load", "out", "stale", "down"] {
         register(&client, &base_a, &user(n)).await?;
     }
     let admin = user("admin");
@@ -216,8 +316,10 @@ async fn measure(
         .store
         .create_user(&admin, &hash, "admin", crate::state::now_secs())
         .await?;
+    progress.done_step();
 
     // Store queries per authenticated request, from A's own counters.
+    progress.step(1);
     let cred = login(&client, &base_a, &user("load"), plan.mode).await?;
     let before = store_queries(&client, &base_a).await?;
     // 500 requests, so the instance's background poll of the revocation log
@@ -230,16 +332,14 @@ async fn measure(
         anyhow::ensure!(r.status() == 200, "GET /v1/me answered {}", r.status());
     }
     let queries = (store_queries(&client, &base_a).await? - before) / 500.0;
+    progress.done_step();
 
-    // Load.
-    eprintln!(
-        "      load: {} concurrent for {:?}",
-        args.concurrency, args.duration
-    );
+    progress.step(2);
     let (rps, p50, p99, errors) =
         load(&client, &base_a, &cred, args.concurrency, args.duration).await;
+    progress.done_step();
 
-    // Across servers.
+    progress.step(3);
     let across_shared = cred
         .apply(client.get(format!("{base_b}/v1/me")))
         .send()
@@ -252,8 +352,10 @@ async fn measure(
         .await?
         .status()
         == 200;
+    progress.done_step();
 
     // Logout on A, until B refuses.
+    progress.step(4);
     let out = login(&client, &base_a, &user("out"), plan.mode).await?;
     let _ = out
         .apply(client.get(format!("{base_b}/v1/me")))
@@ -276,8 +378,10 @@ async fn measure(
         t0,
     )
     .await;
+    progress.done_step();
 
     // Role change on A, until B refuses the stale token or shows the new role.
+    progress.step(5);
     let stale = login(&client, &base_a, &user("stale"), plan.mode).await?;
     let me: serde_json::Value = stale
         .apply(client.get(format!("{base_b}/v1/me")))
@@ -316,6 +420,17 @@ async fn measure(
         t0,
     )
     .await;
+    progress.done_step();
+
+    // Last: SQLite's outage (a closed pool) does not end.
+    progress.step(6);
+    let stop_store = match plan.backend {
+        Backend::Sqlite => outage::Stop::ClosePool(&a.state),
+        Backend::Postgres => outage::Stop::Proxy(&stores.postgres.as_ref().context("no proxy")?.0),
+        Backend::Redis => outage::Stop::Proxy(&stores.redis.as_ref().context("no proxy")?.0),
+    };
+    let store_outage = outage::probe(&base_a, &user("down"), plan.mode, stop_store).await?;
+    progress.done_step();
 
     stop(vec![a, b, alone]).await;
     Ok(Row {
@@ -333,6 +448,7 @@ async fn measure(
             Mode::Token => "old token refused; a refresh brings the new role",
             Mode::Session => "next request sees the new role",
         },
+        store_outage,
     })
 }
 
@@ -356,6 +472,16 @@ async fn login(
     name: &str,
     mode: Mode,
 ) -> anyhow::Result<Cred> {
+    Ok(login_full(client, base, name, mode).await?.0)
+}
+
+/// A login: the credential, and in token mode the refresh token.
+async fn login_full(
+    client: &reqwest::Client,
+    base: &str,
+    name: &str,
+    mode: Mode,
+) -> anyhow::Result<(Cred, Option<String>)> {
     let r = client
         .post(format!("{base}/v1/login"))
         .json(&serde_json::json!({"username": name, "password": password(name)}))
@@ -371,15 +497,19 @@ async fn login(
                 .and_then(|v| v.split(';').next())
                 .context("no session cookie")?
                 .to_owned();
-            Cred::Cookie(cookie)
+            (Cred::Cookie(cookie), None)
         }
         Mode::Token => {
             let v: serde_json::Value = r.json().await?;
-            Cred::Bearer(
-                v["access_token"]
+            let token = |name: &str| {
+                v[name]
                     .as_str()
-                    .context("no access token")?
-                    .to_owned(),
+                    .map(str::to_owned)
+                    .with_context(|| format!("no {name}"))
+            };
+            (
+                Cred::Bearer(token("access_token")?),
+                Some(token("refresh_token")?),
             )
         }
     })
@@ -464,117 +594,4 @@ async fn load(
     #[allow(clippy::cast_precision_loss)]
     let rps = all.len() as f64 / elapsed;
     (rps, pct(0.5), pct(0.99), errors)
-}
-
-fn ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "not within 10 s".to_owned(), |v| format!("{v:.1} ms"))
-}
-
-fn markdown(rows: &[Row], args: &CompareArgs) -> String {
-    let mut t = format!(
-        "| | {} |\n| --- |{}\n",
-        rows.iter()
-            .map(|r| r.mode.as_str())
-            .collect::<Vec<_>>()
-            .join(" | "),
-        " --- |".repeat(rows.len())
-    );
-    let mut line = |name: &str, f: &dyn Fn(&Row) -> String| {
-        t.push_str(&format!(
-            "| {name} | {} |\n",
-            rows.iter().map(f).collect::<Vec<_>>().join(" | ")
-        ));
-    };
-    line("store queries per authenticated request", &|r| {
-        format!("{:.2}", r.store_queries_per_request)
-    });
-    line("GET /v1/me throughput", &|r| {
-        format!("{:.0} req/s", r.requests_per_second)
-    });
-    line("GET /v1/me latency p50 / p99", &|r| {
-        format!("{:.2} / {:.2} ms", r.p50_ms, r.p99_ms)
-    });
-    line(
-        "log in on one instance, call another sharing the store",
-        &|r| yes(r.works_across_servers_shared_store),
-    );
-    line("... calling an instance with a store of its own", &|r| {
-        yes(r.works_across_servers_no_shared_store)
-    });
-    line("logout seen by the other instance after", &|r| {
-        ms(r.logout_seen_by_other_instance_ms)
-    });
-    line("role change enforced after", &|r| {
-        format!("{} ({})", ms(r.role_change_ms), r.role_change_how)
-    });
-    t.push_str(&format!(
-        "\nLoad: {} concurrent requests for {:?} per mode, loopback, built-in client; two instances per mode share the store.\n",
-        args.concurrency, args.duration
-    ));
-    t
-}
-
-fn yes(b: bool) -> String {
-    if b { "yes".into() } else { "no".into() }
-}
-
-/// Two bar charts: throughput and p99 latency per mode.
-fn svg(rows: &[Row]) -> String {
-    let (w, bar_h, gap, left) = (720.0, 22.0, 8.0, 190.0);
-    let max_rps = rows
-        .iter()
-        .map(|r| r.requests_per_second)
-        .fold(1.0, f64::max);
-    let max_p99 = rows.iter().map(|r| r.p99_ms).fold(0.001, f64::max);
-    #[allow(clippy::cast_precision_loss)]
-    let n = rows.len() as f64;
-    let section = n * (bar_h + gap) + 40.0;
-    let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{}" font-family="sans-serif" font-size="12">"#,
-        section * 2.0 + 10.0
-    );
-    for (k, (title, max, value, unit)) in [
-        (
-            "GET /v1/me throughput (req/s)",
-            max_rps,
-            (|r: &Row| r.requests_per_second) as fn(&Row) -> f64,
-            "req/s",
-        ),
-        (
-            "GET /v1/me p99 latency (ms)",
-            max_p99,
-            |r: &Row| r.p99_ms,
-            "ms",
-        ),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        #[allow(clippy::cast_precision_loss)]
-        let top = k as f64 * section;
-        s.push_str(&format!(
-            r#"<text x="10" y="{}" font-weight="bold">{title}</text>"#,
-            top + 18.0
-        ));
-        for (i, r) in rows.iter().enumerate() {
-            #[allow(clippy::cast_precision_loss)]
-            let y = top + 30.0 + i as f64 * (bar_h + gap);
-            let len = (w - left - 90.0) * value(r) / max;
-            let color = if r.mode.starts_with("tokens") {
-                "#2b7bb9"
-            } else {
-                "#d9822b"
-            };
-            s.push_str(&format!(
-                r#"<text x="10" y="{}">{}</text><rect x="{left}" y="{y}" width="{len:.1}" height="{bar_h}" fill="{color}"/><text x="{:.1}" y="{}">{:.1} {unit}</text>"#,
-                y + 15.0,
-                r.mode,
-                left + len + 6.0,
-                y + 15.0,
-                value(r)
-            ));
-        }
-    }
-    s.push_str("</svg>\n");
-    s
 }
