@@ -28,6 +28,10 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(crate::ACQUIRE_TIMEOUT)
+            // sqlx pings a connection at every check-out by default: for
+            // an in-process database that is a round trip to the
+            // connection's thread that can never fail, on every query.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
