@@ -92,6 +92,12 @@ pub struct ServeArgs {
     /// need different ones).
     #[arg(long, env = "PASSCARD_SESSION_PREFIX", default_value = "passcard")]
     pub(crate) session_prefix: String,
+    /// Connections to the session Redis. Each pipelines the commands of
+    /// concurrent requests; one was fastest against a local Redis
+    /// (docs/benchmarks.md), more may help against a distant one.
+    #[arg(long, env = "PASSCARD_REDIS_CONNECTIONS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) redis_connections: u16,
     /// Mark the session cookie `Secure` (set it when serving over HTTPS).
     #[arg(long, env = "PASSCARD_COOKIE_SECURE", default_value_t = false, action = ArgAction::Set)]
     pub(crate) cookie_secure: bool,
@@ -202,6 +208,8 @@ pub struct Config {
     pub session_store: Option<String>,
     /// Redis key prefix for sessions.
     pub session_prefix: String,
+    /// Multiplexed connections to the session Redis.
+    pub redis_connections: usize,
     /// Session idle expiry.
     pub session_idle: Duration,
     /// Session absolute expiry.
@@ -237,6 +245,7 @@ impl Config {
             cookie_secure: false,
             session_store: None,
             session_prefix: "passcard".to_owned(),
+            redis_connections: 1,
             session_idle: Duration::from_secs(1800),
             session_ttl: Duration::from_secs(12 * 3600),
         }
@@ -302,6 +311,7 @@ impl ServeArgs {
             cookie_secure: self.cookie_secure,
             session_store: self.session_store.clone(),
             session_prefix: self.session_prefix.clone(),
+            redis_connections: usize::from(self.redis_connections),
             session_idle: self.session_idle,
             session_ttl: self.session_ttl,
         })

@@ -74,6 +74,7 @@ impl AppState {
         let sessions = passcard_store::open_sessions(
             config.session_store.as_deref(),
             &config.session_prefix,
+            config.redis_connections,
             store.clone(),
         )
         .await

@@ -356,19 +356,20 @@ impl SessionStore for StoreSessions {
 }
 
 /// The session store a URL names: `None` for the main database, or
-/// `redis://…` with keys under `prefix` (users are still read from
-/// `store`).
+/// `redis://…` with keys under `prefix` over `connections` multiplexed
+/// connections (users are still read from `store`).
 pub async fn open_sessions(
     url: Option<&str>,
     prefix: &str,
+    connections: usize,
     store: Arc<dyn Store>,
 ) -> Result<Arc<dyn SessionStore>, StoreError> {
     match url {
         None => Ok(Arc::new(StoreSessions(store))),
         #[cfg(feature = "redis")]
-        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
-            Ok(Arc::new(RedisSessions::open(url, store, prefix).await?))
-        }
+        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Ok(Arc::new(
+            RedisSessions::open(url, store, prefix, connections).await?,
+        )),
         Some(other) => Err(StoreError::UnsupportedUrl(
             other.split(':').next().unwrap_or_default().to_owned(),
         )),

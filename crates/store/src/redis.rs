@@ -1,4 +1,16 @@
-//! Sessions in Redis (feature `redis`), through a connection pool.
+//! Sessions in Redis (feature `redis`), through a pool of multiplexed
+//! connections.
+//!
+//! The pool is redis-rs `ConnectionManager`s used in turn (one by
+//! default): each is one connection that pipelines the commands of
+//! concurrent requests and reconnects on its own after an I/O error.
+//! Nothing is checked out, so a request pays one round trip per command
+//! and no more. Measured with `scripts/sessions-vs-tower.sh` (docs/benchmarks.md):
+//! deadpool-redis, tried first, checks each connection out with an
+//! UNWATCH+PING round trip and reached 0.43x the throughput of
+//! tower-sessions' Redis store; multiplexed connections reach parity, and
+//! one beats several against a single-threaded Redis on two cores because
+//! more commands share each write.
 //!
 //! `{prefix}:s:{hash}` is a Redis hash (user, created, idle, expires) whose
 //! key expires with the session; `{prefix}:u:{user}` is the set of a
@@ -7,10 +19,12 @@
 //! the next request.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_redis::redis::{self, AsyncCommands as _};
-use deadpool_redis::{Config, Pool, Runtime};
+use redis::AsyncCommands as _;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::{NewSession, QueryCounter, SessionRecord, SessionStore, Store, StoreError, User};
 
@@ -19,35 +33,62 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn hex(hash: &[u8; 32]) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(64);
+    for b in hash {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
 }
 
 /// Sessions in Redis.
 pub struct RedisSessions {
-    pool: Pool,
+    pool: Vec<ConnectionManager>,
+    next: AtomicUsize,
     users: Arc<dyn Store>,
     prefix: String,
     queries: QueryCounter,
 }
 
 impl RedisSessions {
-    /// Connects to `url` (a pool of connections), with keys under `prefix`.
-    pub async fn open(url: &str, users: Arc<dyn Store>, prefix: &str) -> Result<Self, StoreError> {
-        let pool = Config::from_url(url)
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(err)?;
-        // Fail at start, not at the first login, if Redis is unreachable.
-        let mut conn = pool.get().await.map_err(err)?;
-        let _: String = redis::cmd("PING")
-            .query_async(&mut conn)
-            .await
-            .map_err(err)?;
+    /// Connects to `url` over `connections` multiplexed connections (at
+    /// least one), with keys under `prefix`. Fails at once, not at the
+    /// first login, if Redis is unreachable.
+    pub async fn open(
+        url: &str,
+        users: Arc<dyn Store>,
+        prefix: &str,
+        connections: usize,
+    ) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(err)?;
+        // With Redis gone, a request fails within seconds, and the
+        // connection comes back by itself once Redis does.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_max_delay(Duration::from_secs(1));
+        let mut pool = Vec::with_capacity(connections.max(1));
+        for _ in 0..connections.max(1) {
+            pool.push(
+                ConnectionManager::new_with_config(client.clone(), config.clone())
+                    .await
+                    .map_err(err)?,
+            );
+        }
         Ok(Self {
             pool,
+            next: AtomicUsize::new(0),
             users,
             prefix: prefix.to_owned(),
             queries: QueryCounter::new(),
         })
+    }
+
+    /// The next connection, in turn (a clone is a handle, not a connection).
+    fn conn(&self) -> ConnectionManager {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
+        self.pool[i].clone()
     }
 
     fn session_key(&self, hash: &[u8; 32]) -> String {
@@ -62,7 +103,7 @@ impl RedisSessions {
 #[async_trait]
 impl SessionStore for RedisSessions {
     async fn create_session(&self, s: &NewSession, now: i64) -> Result<(), StoreError> {
-        let mut conn = self.pool.get().await.map_err(err)?;
+        let mut conn = self.conn();
         let key = self.session_key(&s.hash);
         let user_key = self.user_key(s.user_id);
         self.queries.add(1);
@@ -92,7 +133,7 @@ impl SessionStore for RedisSessions {
         now: i64,
         idle_until: i64,
     ) -> Result<Option<(User, SessionRecord)>, StoreError> {
-        let mut conn = self.pool.get().await.map_err(err)?;
+        let mut conn = self.conn();
         let key = self.session_key(hash);
         self.queries.add(1);
         let fields: Vec<Option<i64>> = redis::cmd("HMGET")
@@ -134,14 +175,14 @@ impl SessionStore for RedisSessions {
     }
 
     async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
-        let mut conn = self.pool.get().await.map_err(err)?;
+        let mut conn = self.conn();
         self.queries.add(1);
         let _: () = conn.del(self.session_key(hash)).await.map_err(err)?;
         Ok(())
     }
 
     async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, StoreError> {
-        let mut conn = self.pool.get().await.map_err(err)?;
+        let mut conn = self.conn();
         let user_key = self.user_key(user_id);
         self.queries.add(1);
         let members: Vec<String> = conn.smembers(&user_key).await.map_err(err)?;

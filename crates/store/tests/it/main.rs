@@ -109,7 +109,6 @@ pub(crate) struct TempRedis {
 
 impl TempRedis {
     pub(crate) async fn cleanup(self) {
-        use deadpool_redis::redis;
         let client = redis::Client::open(self.url.as_str()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         let keys: Vec<String> = redis::cmd("KEYS")
@@ -144,7 +143,7 @@ pub(crate) async fn redis(users: Arc<dyn Store>) -> Option<TempRedis> {
         std::process::id(),
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let sessions = passcard_store::RedisSessions::open(&url, users, &prefix)
+    let sessions = passcard_store::RedisSessions::open(&url, users, &prefix, 2)
         .await
         .expect("PASSCARD_TEST_REDIS_URL is set but unreachable");
     Some(TempRedis {
