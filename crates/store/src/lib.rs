@@ -169,7 +169,7 @@ pub enum StoreError {
 /// Methods that revoke write the durable change and its revocation event in
 /// one transaction, so the log never misses a change.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SessionStore {
     /// Creates a user; [`StoreError::Conflict`] when the name is taken.
     async fn create_user(
         &self,
@@ -246,26 +246,6 @@ pub trait Store: Send + Sync + 'static {
         versions_before: i64,
     ) -> Result<u64, StoreError>;
 
-    /// Stores a new session (its id's hash) for a user.
-    async fn create_session(&self, session: &NewSession, now: i64) -> Result<(), StoreError>;
-
-    /// The live session with this hash and its user, read together (so a
-    /// role change or a ban applies at the next request). Slides the idle
-    /// expiry to `idle_until` (capped by the absolute expiry) when less than
-    /// half of the idle time is left, so most lookups write nothing.
-    async fn session(
-        &self,
-        hash: &[u8; 32],
-        now: i64,
-        idle_until: i64,
-    ) -> Result<Option<(User, SessionRecord)>, StoreError>;
-
-    /// Deletes a session.
-    async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
-
-    /// Deletes every session of a user.
-    async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, StoreError>;
-
     /// A push channel that signals appends to the revocation log, where
     /// the backend has one (PostgreSQL LISTEN/NOTIFY); `None` means poll.
     async fn listen(&self) -> Result<Option<Box<dyn Listener>>, StoreError>;
@@ -306,52 +286,35 @@ pub struct SessionRecord {
     pub expires_at: i64,
 }
 
-/// Where sessions live: the main database ([`StoreSessions`]) or Redis.
+/// Where sessions live: the main database (every [`Store`] is one) or
+/// Redis ([`RedisSessions`], feature `redis`).
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
-    /// Stores a new session.
+    /// Stores a new session (its id's hash) for a user.
     async fn create_session(&self, session: &NewSession, now: i64) -> Result<(), StoreError>;
-    /// The live session with this hash and its user (read fresh), sliding
-    /// the idle expiry as [`Store::session`] does.
+
+    /// The live session with this hash and its user, read together (so a
+    /// role change or a ban applies at the next request). Slides the idle
+    /// expiry to `idle_until` (capped by the absolute expiry) when less than
+    /// half of the idle time is left, so most lookups write nothing.
     async fn session(
         &self,
         hash: &[u8; 32],
         now: i64,
         idle_until: i64,
     ) -> Result<Option<(User, SessionRecord)>, StoreError>;
+
     /// Deletes a session.
     async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
+
     /// Deletes every session of a user.
     async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, StoreError>;
-    /// Queries run by this session store itself (not counting those of the
-    /// main store it may call).
-    fn queries(&self) -> u64;
-}
 
-/// Sessions in the main database.
-pub struct StoreSessions(pub Arc<dyn Store>);
-
-#[async_trait]
-impl SessionStore for StoreSessions {
-    async fn create_session(&self, session: &NewSession, now: i64) -> Result<(), StoreError> {
-        self.0.create_session(session, now).await
-    }
-    async fn session(
-        &self,
-        hash: &[u8; 32],
-        now: i64,
-        idle_until: i64,
-    ) -> Result<Option<(User, SessionRecord)>, StoreError> {
-        self.0.session(hash, now, idle_until).await
-    }
-    async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
-        self.0.delete_session(hash).await
-    }
-    async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, StoreError> {
-        self.0.delete_user_sessions(user_id).await
-    }
-    fn queries(&self) -> u64 {
-        0 // counted by the main store
+    /// Queries this session store ran that the main store's
+    /// [`Store::queries`] does not count: none for sessions in the main
+    /// database, the Redis commands for Redis.
+    fn own_queries(&self) -> u64 {
+        0
     }
 }
 
@@ -365,7 +328,7 @@ pub async fn open_sessions(
     store: Arc<dyn Store>,
 ) -> Result<Arc<dyn SessionStore>, StoreError> {
     match url {
-        None => Ok(Arc::new(StoreSessions(store))),
+        None => Ok(store),
         #[cfg(feature = "redis")]
         Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Ok(Arc::new(
             RedisSessions::open(url, store, prefix, connections).await?,

@@ -197,7 +197,7 @@ impl SessionStore for RedisSessions {
         Ok(members.len() as u64)
     }
 
-    fn queries(&self) -> u64 {
+    fn own_queries(&self) -> u64 {
         self.queries.get()
     }
 }

@@ -129,6 +129,84 @@ macro_rules! impl_store {
         }
 
         #[async_trait::async_trait]
+        impl $crate::SessionStore for $store {
+            async fn create_session(
+                &self,
+                session: &$crate::NewSession,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                self.queries.add(1);
+                sqlx::query(
+                    "INSERT INTO sessions (hash, user_id, created_at, idle_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&session.hash[..])
+                .bind(session.user_id)
+                .bind(now)
+                .bind(session.idle_expires_at)
+                .bind(session.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(
+                &self,
+                hash: &[u8; 32],
+                now: i64,
+                idle_until: i64,
+            ) -> Result<Option<($crate::User, $crate::SessionRecord)>, $crate::StoreError> {
+                use sqlx::Row as _;
+                self.queries.add(1);
+                let row = sqlx::query(
+                    "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.token_version, \
+                     s.created_at, s.idle_expires_at, s.expires_at \
+                     FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.hash = $1 AND s.expires_at > $2 AND s.idle_expires_at > $2",
+                )
+                .bind(&hash[..])
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let mut record = $crate::SessionRecord {
+                    created_at: row.try_get("created_at")?,
+                    idle_expires_at: row.try_get("idle_expires_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                };
+                let slide_to = idle_until.min(record.expires_at);
+                // Slide only when less than half of the idle time is left.
+                if (record.idle_expires_at - now) * 2 < (idle_until - now) && slide_to > record.idle_expires_at {
+                    self.queries.add(1);
+                    sqlx::query("UPDATE sessions SET idle_expires_at = $1 WHERE hash = $2")
+                        .bind(slide_to)
+                        .bind(&hash[..])
+                        .execute(&self.pool)
+                        .await?;
+                    record.idle_expires_at = slide_to;
+                }
+                Ok(Some((user(&row)?, record)))
+            }
+
+            async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), $crate::StoreError> {
+                self.queries.add(1);
+                sqlx::query("DELETE FROM sessions WHERE hash = $1")
+                    .bind(&hash[..])
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, $crate::StoreError> {
+                self.queries.add(1);
+                Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+        }
+
+        #[async_trait::async_trait]
         impl $crate::Store for $store {
             async fn create_user(
                 &self,
@@ -461,81 +539,6 @@ macro_rules! impl_store {
                         .fetch_one(&self.pool)
                         .await?,
                 )
-            }
-
-            async fn create_session(
-                &self,
-                session: &$crate::NewSession,
-                now: i64,
-            ) -> Result<(), $crate::StoreError> {
-                self.queries.add(1);
-                sqlx::query(
-                    "INSERT INTO sessions (hash, user_id, created_at, idle_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&session.hash[..])
-                .bind(session.user_id)
-                .bind(now)
-                .bind(session.idle_expires_at)
-                .bind(session.expires_at)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            async fn session(
-                &self,
-                hash: &[u8; 32],
-                now: i64,
-                idle_until: i64,
-            ) -> Result<Option<($crate::User, $crate::SessionRecord)>, $crate::StoreError> {
-                use sqlx::Row as _;
-                self.queries.add(1);
-                let row = sqlx::query(
-                    "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.token_version, \
-                     s.created_at, s.idle_expires_at, s.expires_at \
-                     FROM sessions s JOIN users u ON u.id = s.user_id \
-                     WHERE s.hash = $1 AND s.expires_at > $2 AND s.idle_expires_at > $2",
-                )
-                .bind(&hash[..])
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                let mut record = $crate::SessionRecord {
-                    created_at: row.try_get("created_at")?,
-                    idle_expires_at: row.try_get("idle_expires_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                };
-                let slide_to = idle_until.min(record.expires_at);
-                // Slide only when less than half of the idle time is left.
-                if (record.idle_expires_at - now) * 2 < (idle_until - now) && slide_to > record.idle_expires_at {
-                    self.queries.add(1);
-                    sqlx::query("UPDATE sessions SET idle_expires_at = $1 WHERE hash = $2")
-                        .bind(slide_to)
-                        .bind(&hash[..])
-                        .execute(&self.pool)
-                        .await?;
-                    record.idle_expires_at = slide_to;
-                }
-                Ok(Some((user(&row)?, record)))
-            }
-
-            async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), $crate::StoreError> {
-                self.queries.add(1);
-                sqlx::query("DELETE FROM sessions WHERE hash = $1")
-                    .bind(&hash[..])
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, $crate::StoreError> {
-                self.queries.add(1);
-                Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
             }
 
             async fn listen(

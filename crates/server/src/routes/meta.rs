@@ -32,7 +32,7 @@ pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse 
 
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let body = state.metrics.render(
-        state.store.queries() + state.sessions.queries(),
+        state.store.queries() + state.sessions.own_queries(),
         state.revocations.denylist_len(),
         state.revocations.versions_len(),
         state.revocations.lag(),
