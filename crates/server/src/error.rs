@@ -75,6 +75,10 @@ impl From<passcard_store::StoreError> for ApiError {
     fn from(e: passcard_store::StoreError) -> Self {
         match e {
             passcard_store::StoreError::Conflict => Self::Conflict,
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "the store is unreachable");
+                Self::Unavailable
+            }
             other => Self::Internal(other.into()),
         }
     }

@@ -162,6 +162,24 @@ pub enum StoreError {
     /// The Redis session store failed.
     #[error("redis error: {0}")]
     Redis(String),
+    /// The Redis session store cannot be reached (refused, dropped, timed
+    /// out).
+    #[error("redis unreachable: {0}")]
+    RedisUnreachable(String),
+}
+
+impl StoreError {
+    /// Whether the store could not be reached at all (as opposed to a
+    /// query that failed): servers answer 503, and the caller may retry.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            )
+            | Self::RedisUnreachable(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// The storage interface of passcard.

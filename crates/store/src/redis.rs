@@ -28,8 +28,12 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::{NewSession, QueryCounter, SessionRecord, SessionStore, Store, StoreError, User};
 
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Redis(e.to_string())
+fn err(e: redis::RedisError) -> StoreError {
+    if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() || e.is_timeout() {
+        StoreError::RedisUnreachable(e.to_string())
+    } else {
+        StoreError::Redis(e.to_string())
+    }
 }
 
 fn hex(hash: &[u8; 32]) -> String {

@@ -50,6 +50,42 @@ async fn with_cookie(s: &TestServer, req: reqwest::RequestBuilder, cookie: &str)
     s.send(req.header("cookie", cookie)).await
 }
 
+/// With the store gone, a session cannot be checked: 503 (retry), not 401
+/// (log in again) nor 500; a token is still verified without it.
+#[tokio::test]
+async fn a_store_outage_is_503_for_sessions_and_invisible_to_tokens() {
+    let s = session_server().await;
+    s.register("outage").await;
+    let (cookie, _) = login(&s, "outage").await;
+    s.state().store.close().await;
+    let me = with_cookie(&s, s.client.get(format!("{}/v1/me", s.base)), &cookie).await;
+    assert_eq!(me.status, StatusCode::SERVICE_UNAVAILABLE, "{}", me.text);
+    assert!(
+        me.text.contains("urn:passcard:problem:unavailable"),
+        "{}",
+        me.text
+    );
+
+    let t = TestServer::start().await;
+    t.register("outage").await;
+    let (access, _) = t.login("outage").await;
+    t.state().store.close().await;
+    assert_eq!(t.get("/v1/me", Some(&access)).await.status, StatusCode::OK);
+    let login = t
+        .post(
+            "/v1/login",
+            json!({"username": "outage", "password": password("outage")}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        login.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        login.text
+    );
+}
+
 #[tokio::test]
 async fn login_sets_a_safe_cookie_and_me_reads_the_session() {
     let s = session_server().await;
