@@ -3,8 +3,9 @@
 //!
 //! Each mode runs two instances sharing a store (plus one with a store of
 //! its own, for "works across servers without a shared store"), all on
-//! loopback ports, driven by a built-in load generator. Network stores are
-//! reached through a loopback proxy, so the store-outage row can cut them.
+//! loopback ports, driven by a built-in load generator. A fourth instance
+//! reaches network stores through a loopback proxy, so the store-outage row
+//! can cut them.
 
 mod outage;
 mod report;
@@ -91,7 +92,7 @@ struct Plan {
 
 /// The steps of one mode, for the progress bar.
 const STEPS: [&str; 7] = [
-    "starting three instances",
+    "starting instances",
     "counting store queries",
     "load",
     "across servers",
@@ -150,16 +151,27 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(compare(args))
 }
 
-/// The proxies in front of the network stores, and the URLs through them.
-struct Stores {
-    postgres: Option<(outage::Proxy, String)>,
-    redis: Option<(outage::Proxy, String)>,
+/// A network store: its URL, and a proxy in front of it for the outage.
+struct NetStore {
+    url: String,
+    proxy: outage::Proxy,
+    through_proxy: String,
 }
 
-async fn proxied(url: &str, default_port: u16) -> anyhow::Result<(outage::Proxy, String)> {
+/// The network stores given.
+struct Stores {
+    postgres: Option<NetStore>,
+    redis: Option<NetStore>,
+}
+
+async fn proxied(url: &str, default_port: u16) -> anyhow::Result<NetStore> {
     let proxy = outage::Proxy::start(outage::target(url, default_port).await?).await?;
-    let through = outage::through(url, proxy.addr)?;
-    Ok((proxy, through))
+    let through_proxy = outage::through(url, proxy.addr)?;
+    Ok(NetStore {
+        url: url.to_owned(),
+        proxy,
+        through_proxy,
+    })
 }
 
 async fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
@@ -238,22 +250,37 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// An instance's configuration; `shared` ones use the mode's store (through
-/// its proxy), the other one a SQLite file of its own.
+/// Which store an instance uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Uses {
+    /// The mode's store, directly (the measured instances).
+    Shared,
+    /// The mode's store through its proxy (the instance the outage hits).
+    SharedViaProxy,
+    /// A SQLite file of its own.
+    Own,
+}
+
+/// An instance's configuration.
 fn config(
     stores: &Stores,
     plan: &Plan,
     dir: &std::path::Path,
     name: &str,
     key_file: &std::path::Path,
-    shared: bool,
+    uses: Uses,
     index: usize,
 ) -> Config {
     let mut c = Config::with_data_dir(dir.join(name));
     c.key_file = Some(key_file.to_owned());
     c.mode = plan.mode;
-    if shared {
-        let url = |s: &Option<(outage::Proxy, String)>| s.as_ref().map(|(_, url)| url.clone());
+    if uses != Uses::Own {
+        let url = |s: &Option<NetStore>| {
+            s.as_ref().map(|s| match uses {
+                Uses::SharedViaProxy => s.through_proxy.clone(),
+                Uses::Shared | Uses::Own => s.url.clone(),
+            })
+        };
         c.database_url = match plan.backend {
             Backend::Postgres => url(&stores.postgres),
             Backend::Sqlite | Backend::Redis => None,
@@ -288,9 +315,36 @@ async fn measure(
     progress: &Progress,
 ) -> anyhow::Result<Row> {
     progress.step(0);
-    let a = spawn(config(stores, plan, dir, "a", key_file, true, index)).await?;
-    let b = spawn(config(stores, plan, dir, "b", key_file, true, index)).await?;
-    let alone = spawn(config(stores, plan, dir, "alone", key_file, false, index)).await?;
+    let a = spawn(config(
+        stores,
+        plan,
+        dir,
+        "a",
+        key_file,
+        Uses::Shared,
+        index,
+    ))
+    .await?;
+    let b = spawn(config(
+        stores,
+        plan,
+        dir,
+        "b",
+        key_file,
+        Uses::Shared,
+        index,
+    ))
+    .await?;
+    let alone = spawn(config(
+        stores,
+        plan,
+        dir,
+        "alone",
+        key_file,
+        Uses::Own,
+        index,
+    ))
+    .await?;
     let (base_a, base_b, base_alone) = (
         format!("http://{}", a.addr),
         format!("http://{}", b.addr),
@@ -422,17 +476,31 @@ async fn measure(
     .await;
     progress.done_step();
 
-    // Last: SQLite's outage (a closed pool) does not end.
+    // The outage hits an instance of its own, reaching the store through
+    // the proxy (which the measured ones did not pay for).
     progress.step(6);
+    let down = spawn(config(
+        stores,
+        plan,
+        dir,
+        "down",
+        key_file,
+        Uses::SharedViaProxy,
+        index,
+    ))
+    .await?;
     let stop_store = match plan.backend {
-        Backend::Sqlite => outage::Stop::ClosePool(&a.state),
-        Backend::Postgres => outage::Stop::Proxy(&stores.postgres.as_ref().context("no proxy")?.0),
-        Backend::Redis => outage::Stop::Proxy(&stores.redis.as_ref().context("no proxy")?.0),
+        Backend::Sqlite => outage::Stop::ClosePool(&down.state),
+        Backend::Postgres => {
+            outage::Stop::Proxy(&stores.postgres.as_ref().context("no proxy")?.proxy)
+        }
+        Backend::Redis => outage::Stop::Proxy(&stores.redis.as_ref().context("no proxy")?.proxy),
     };
-    let store_outage = outage::probe(&base_a, &user("down"), plan.mode, stop_store).await?;
+    let base_down = format!("http://{}", down.addr);
+    let store_outage = outage::probe(&base_down, &user("down"), plan.mode, stop_store).await?;
     progress.done_step();
 
-    stop(vec![a, b, alone]).await;
+    stop(vec![a, b, alone, down]).await;
     Ok(Row {
         mode: plan.label.clone(),
         store_queries_per_request: queries,

@@ -1,11 +1,13 @@
 //! The store-outage row: stop the store under a running instance and see
 //! which requests keep working.
 //!
-//! PostgreSQL and Redis are reached through a [`Proxy`] that `compare`
-//! runs on loopback: cutting it closes every open connection and every new
-//! one at once, which is what the instance sees when the server stops, and
-//! restoring it shows how long the instance takes to recover. SQLite has
-//! no server to stop: its outage is the instance's connection pool closed.
+//! An instance of its own reaches PostgreSQL or Redis through a [`Proxy`]
+//! that `compare` runs on loopback (the measured instances connect
+//! directly, so the proxy costs them nothing): cutting it closes every open
+//! connection and every new one at once, which is what the instance sees
+//! when the server stops, and restoring it shows how long the instance
+//! takes to recover. SQLite has no server to stop: its outage is the
+//! instance's connection pool closed.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

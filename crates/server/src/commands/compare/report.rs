@@ -64,7 +64,7 @@ pub(super) fn markdown(rows: &[Row], args: &CompareArgs) -> String {
     });
     t.push_str(&format!(
         "\nLoad: {} concurrent requests for {:?} per mode, loopback, built-in client; two instances per mode share the store.\n\
-         Store down: PostgreSQL and Redis are reached through a loopback proxy that compare cuts (open connections closed, new ones closed at once) and then restores; SQLite has no server to stop, so its outage is the instance's connection pool closed. A request counts as working if it succeeds within 7 s.\n",
+         Store down: a fourth instance reaches PostgreSQL or Redis through a loopback proxy that compare cuts (open connections closed, new ones closed at once) and then restores (the measured instances connect directly); SQLite has no server to stop, so its outage is that instance's connection pool closed. A request counts as working if it succeeds within 7 s.\n",
         args.concurrency, args.duration
     ));
     t
