@@ -172,13 +172,12 @@ impl StoreError {
     /// Whether the store could not be reached at all (as opposed to a
     /// query that failed): servers answer 503, and the caller may retry.
     pub fn is_unavailable(&self) -> bool {
-        match self {
+        matches!(
+            self,
             Self::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            )
-            | Self::RedisUnreachable(_) => true,
-            _ => false,
-        }
+            ) | Self::RedisUnreachable(_)
+        )
     }
 }
 

@@ -28,6 +28,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::{NewSession, QueryCounter, SessionRecord, SessionStore, Store, StoreError, User};
 
+#[allow(clippy::needless_pass_by_value, reason = "called as map_err(err)")]
 fn err(e: redis::RedisError) -> StoreError {
     if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() || e.is_timeout() {
         StoreError::RedisUnreachable(e.to_string())
