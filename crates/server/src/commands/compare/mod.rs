@@ -394,18 +394,9 @@ async fn measure(
     progress.done_step();
 
     progress.step(3);
-    let across_shared = cred
-        .apply(client.get(format!("{base_b}/v1/me")))
-        .send()
-        .await?
-        .status()
-        == 200;
-    let across_alone = cred
-        .apply(client.get(format!("{base_alone}/v1/me")))
-        .send()
-        .await?
-        .status()
-        == 200;
+    let me = |base: &str| cred.apply(client.get(format!("{base}/v1/me"))).send();
+    let across_shared = me(&base_b).await?.status() == 200;
+    let across_alone = me(&base_alone).await?.status() == 200;
     progress.done_step();
 
     // Logout on A, until B refuses.
