@@ -169,15 +169,23 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the store could not be reached at all (as opposed to a
-    /// query that failed): servers answer 503, and the caller may retry.
+    /// Whether the store could not be reached or is not serving for now
+    /// (as opposed to a query that failed): servers answer 503, and the
+    /// caller may retry. That is a connection refused, dropped or timed
+    /// out, a pool that gave up waiting or was closed, and PostgreSQL's
+    /// connection errors (SQLSTATE class 08) and shutdown notices (57P01
+    /// to 57P03, sent to every connection when the server stops).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Self::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            ) | Self::RedisUnreachable(_)
-        )
+            )
+            | Self::RedisUnreachable(_) => true,
+            Self::Database(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+            _ => false,
+        }
     }
 }
 

@@ -16,6 +16,9 @@ pub struct PostgresStore {
     queries: QueryCounter,
 }
 
+/// A pooled connection idle this long is pinged before it is used.
+const IDLE_PING: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl PostgresStore {
     /// Connects to `url` and migrates the database (migrations take an
     /// advisory lock, so instances starting together do not race).
@@ -28,11 +31,20 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(crate::ACQUIRE_TIMEOUT)
-            // sqlx pings a connection at every check-out by default, a
-            // round trip that doubles the cost of a one-query request. A
-            // connection that died (a restarted server) fails its next
-            // query instead, and the pool drops it.
+            // sqlx pings a connection at every check-out by default: a
+            // round trip the request waits for (it pings again when the
+            // connection comes back, but off the request's path). Only a
+            // connection idle for a while is pinged now, which is where a
+            // restarted server or an idle timeout leaves dead ones.
             .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;

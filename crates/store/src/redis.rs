@@ -28,9 +28,19 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::{NewSession, QueryCounter, SessionRecord, SessionStore, Store, StoreError, User};
 
+/// I/O failures, and the answers of a Redis that is starting, failing
+/// over or read-only for now, mean "unreachable, retry": 503, not 500.
 #[allow(clippy::needless_pass_by_value, reason = "called as map_err(err)")]
 fn err(e: redis::RedisError) -> StoreError {
-    if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() || e.is_timeout() {
+    use redis::{ErrorKind, ServerErrorKind as S};
+    let transient = e.is_io_error()
+        || matches!(
+            e.kind(),
+            ErrorKind::Server(
+                S::BusyLoading | S::TryAgain | S::ClusterDown | S::MasterDown | S::ReadOnly
+            )
+        );
+    if transient {
         StoreError::RedisUnreachable(e.to_string())
     } else {
         StoreError::Redis(e.to_string())
@@ -67,12 +77,15 @@ impl RedisSessions {
         connections: usize,
     ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(err)?;
-        // With Redis gone, a request fails within seconds, and the
-        // connection comes back by itself once Redis does.
+        // With Redis gone, a request fails within seconds (it waits for at
+        // most three connection attempts of 2 s each), and the connection
+        // comes back by itself once Redis does (the next command after a
+        // failed reconnection tries again).
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_max_delay(Duration::from_secs(1));
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
         let mut pool = Vec::with_capacity(connections.max(1));
         for _ in 0..connections.max(1) {
             pool.push(
@@ -204,5 +217,34 @@ impl SessionStore for RedisSessions {
 
     fn own_queries(&self) -> u64 {
         self.queries.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+    use super::err;
+
+    #[test]
+    fn unreachable_and_transient_redis_errors_are_unavailable() {
+        let refused = RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(err(refused).is_unavailable());
+        for kind in [
+            ServerErrorKind::BusyLoading,
+            ServerErrorKind::MasterDown,
+            ServerErrorKind::ReadOnly,
+            ServerErrorKind::TryAgain,
+        ] {
+            let e = RedisError::from((ErrorKind::Server(kind), "transient"));
+            assert!(err(e).is_unavailable(), "{kind:?}");
+        }
+        let wrong_type = RedisError::from((
+            ErrorKind::Server(ServerErrorKind::ResponseError),
+            "WRONGTYPE",
+        ));
+        assert!(!err(wrong_type).is_unavailable());
+        let parse = RedisError::from((ErrorKind::Parse, "bad reply"));
+        assert!(!err(parse).is_unavailable());
     }
 }

@@ -308,7 +308,10 @@ async fn a_closed_store_fails_calls_instead_of_hanging(s: &dyn Store) {
     )
     .await
     .expect("a call on a closed store returns");
-    assert!(later.is_err(), "{later:?}");
+    assert!(
+        later.as_ref().is_err_and(StoreError::is_unavailable),
+        "{later:?}"
+    );
 }
 
 async fn listeners_hear_appends_where_the_backend_can_push(s: &dyn Store) {
