@@ -76,7 +76,7 @@ impl From<passcard_store::StoreError> for ApiError {
         match e {
             passcard_store::StoreError::Conflict => Self::Conflict,
             e if e.is_unavailable() => {
-                tracing::warn!(error = %e, "the store is unreachable");
+                tracing::warn!(error = %e, "the store is unavailable (unreachable, stopping, or its pool exhausted)");
                 Self::Unavailable
             }
             other => Self::Internal(other.into()),
@@ -192,7 +192,7 @@ impl IntoResponse for ApiError {
                     ),
                 );
             }
-            Self::RevocationViewStale => {
+            Self::RevocationViewStale | Self::Unavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             Self::TooManyRequests { retry_after } => {
