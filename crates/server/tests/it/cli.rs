@@ -455,7 +455,7 @@ fn compare_measures_tokens_against_sessions_and_writes_the_table() {
         "calling an instance with a store of its own",
         "logout seen by the other instance after",
         "role change enforced after",
-        "store down: requests that still work",
+        "store down: what each request gets",
     ] {
         assert!(table.contains(row), "{row} missing:\n{table}");
     }
@@ -479,14 +479,16 @@ fn compare_measures_tokens_against_sessions_and_writes_the_table() {
     assert_eq!(sessions["works_across_servers_shared_store"], true);
     assert!(tokens["requests_per_second"].as_f64().unwrap() > 0.0);
     // With the store down, a token still authenticates and a session does
-    // not; nothing that writes works in either mode.
+    // not; nothing that writes works in either mode, and what fails says
+    // 503 (retry), not 500 or 401.
     let down = |row: &serde_json::Value, what: &str| row["store_outage"][what].clone();
-    assert_eq!(down(tokens, "me"), true);
-    assert_eq!(down(tokens, "login"), false);
-    assert_eq!(down(tokens, "refresh"), false);
-    assert_eq!(down(tokens, "logout"), false);
-    assert_eq!(down(sessions, "me"), false);
-    assert_eq!(down(sessions, "login"), false);
+    assert_eq!(down(tokens, "me")["works"], true);
+    for what in ["login", "refresh", "logout"] {
+        assert_eq!(down(tokens, what)["status"], 503, "tokens, {what}");
+    }
+    for what in ["me", "login", "logout"] {
+        assert_eq!(down(sessions, what)["status"], 503, "sessions, {what}");
+    }
     assert_eq!(down(sessions, "refresh"), serde_json::Value::Null);
     assert!(
         std::fs::read_to_string(out.join("compare.svg"))
@@ -499,6 +501,13 @@ fn compare_measures_tokens_against_sessions_and_writes_the_table() {
         &["compare", "--concurrency", "0"][..],
         &["compare", "--duration", "soon"],
         &["compare", "--duration", "1ms", "--redis", "not a url"],
+        &[
+            "compare",
+            "--duration",
+            "1ms",
+            "--redis",
+            "redis://127.0.0.1:1",
+        ],
     ] {
         let o = passcard(args, &[], None);
         assert_eq!(code(&o), 2, "{args:?}");
@@ -547,8 +556,9 @@ fn compare_cuts_redis_under_sessions_and_sees_them_recover() {
     let q = redis_row["store_queries_per_request"].as_f64().unwrap();
     assert!((2.0..2.02).contains(&q), "session and user: {q}");
     let down = &redis_row["store_outage"];
-    assert_eq!(down["me"], false, "{down}");
-    assert_eq!(down["login"], false, "{down}");
+    for what in ["me", "login", "logout"] {
+        assert_eq!(down[what]["status"], 503, "{what}: {down}");
+    }
     assert_eq!(down["restored"], true, "{down}");
     assert!(down["recovered_ms"].as_f64().is_some(), "{down}");
 }

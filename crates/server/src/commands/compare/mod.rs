@@ -58,7 +58,10 @@ struct Row {
     logout_seen_by_other_instance_ms: Option<f64>,
     role_change_ms: Option<f64>,
     role_change_how: &'static str,
-    store_outage: outage::Outage,
+    /// None when the store's URL cannot go through a proxy (see
+    /// `store_outage_not_measured`).
+    store_outage: Option<outage::Outage>,
+    store_outage_not_measured: Option<String>,
 }
 
 #[derive(Clone)]
@@ -151,11 +154,11 @@ pub(crate) fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(compare(args))
 }
 
-/// A network store: its URL, and a proxy in front of it for the outage.
+/// A network store: its URL, and a proxy in front of it for the outage, or
+/// why there cannot be one.
 struct NetStore {
     url: String,
-    proxy: outage::Proxy,
-    through_proxy: String,
+    proxy: Result<(outage::Proxy, String), String>,
 }
 
 /// The network stores given.
@@ -164,13 +167,21 @@ struct Stores {
     redis: Option<NetStore>,
 }
 
+/// The store at `url`, which must answer; a proxy in front of it where
+/// the URL allows one.
 async fn proxied(url: &str, default_port: u16) -> anyhow::Result<NetStore> {
-    let proxy = outage::Proxy::start(outage::target(url, default_port).await?).await?;
-    let through_proxy = outage::through(url, proxy.addr)?;
+    let parsed = reqwest::Url::parse(url).context("not a URL")?;
+    let proxy = match outage::unproxyable(&parsed) {
+        Some(why) => Err(why.to_owned()),
+        None => {
+            let proxy = outage::Proxy::start(outage::target(&parsed, default_port).await?).await?;
+            let through = outage::through(url, proxy.addr)?;
+            Ok((proxy, through))
+        }
+    };
     Ok(NetStore {
         url: url.to_owned(),
         proxy,
-        through_proxy,
     })
 }
 
@@ -223,20 +234,9 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let key = passcard_jwt::SigningKey::generate(passcard_jwt::Algorithm::HS256)?;
     let mut rows = Vec::new();
     let mut progress = Progress::new(plans.len());
-    for (i, plan) in plans.iter().enumerate() {
-        progress.mode(&plan.label);
-        let dir = work.join(format!("mode-{i}"));
-        std::fs::create_dir_all(&dir)?;
-        let key_file = dir.join("key.json");
-        crate::state::write_private(
-            &key_file,
-            serde_json::to_string(&key.to_private_jwk())?.as_bytes(),
-        )?;
-        let row = measure(args, &stores, plan, &dir, &key_file, i, &progress).await;
-        let _ = std::fs::remove_dir_all(&dir);
-        rows.push(row.with_context(|| format!("measuring {}", plan.label))?);
-    }
+    let measured = measure_all(args, &stores, &plans, &work, &key, &mut progress, &mut rows).await;
     progress.finish();
+    measured?;
     let _ = std::fs::remove_dir_all(&work);
     let table = report::markdown(&rows, args);
     println!("{table}");
@@ -248,6 +248,32 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(args.out.join("compare.svg"), report::svg(&rows))?;
     eprintln!("written: {}/compare.{{md,json,svg}}", args.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Measures every plan in turn, each in a folder of its own under `work`.
+async fn measure_all(
+    args: &CompareArgs,
+    stores: &Stores,
+    plans: &[Plan],
+    work: &std::path::Path,
+    key: &passcard_jwt::SigningKey,
+    progress: &mut Progress,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    for (i, plan) in plans.iter().enumerate() {
+        progress.mode(&plan.label);
+        let dir = work.join(format!("mode-{i}"));
+        std::fs::create_dir_all(&dir)?;
+        let key_file = dir.join("key.json");
+        crate::state::write_private(
+            &key_file,
+            serde_json::to_string(&key.to_private_jwk())?.as_bytes(),
+        )?;
+        let row = measure(args, stores, plan, &dir, &key_file, i, progress).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        rows.push(row.with_context(|| format!("measuring {}", plan.label))?);
+    }
+    Ok(())
 }
 
 /// Which store an instance uses.
@@ -276,9 +302,9 @@ fn config(
     c.mode = plan.mode;
     if uses != Uses::Own {
         let url = |s: &Option<NetStore>| {
-            s.as_ref().map(|s| match uses {
-                Uses::SharedViaProxy => s.through_proxy.clone(),
-                Uses::Shared | Uses::Own => s.url.clone(),
+            s.as_ref().map(|s| match (uses, &s.proxy) {
+                (Uses::SharedViaProxy, Ok((_, through))) => through.clone(),
+                _ => s.url.clone(),
             })
         };
         c.database_url = match plan.backend {
@@ -305,9 +331,9 @@ async fn stop(servers: Vec<RunningServer>) {
     clippy::too_many_lines,
     reason = "one measurement after another, in the table's order"
 )]
-async fn measure(
+async fn measure<'a>(
     args: &CompareArgs,
-    stores: &Stores,
+    stores: &'a Stores,
     plan: &Plan,
     dir: &std::path::Path,
     key_file: &std::path::Path,
@@ -470,28 +496,44 @@ async fn measure(
     // The outage hits an instance of its own, reaching the store through
     // the proxy (which the measured ones did not pay for).
     progress.step(6);
-    let down = spawn(config(
-        stores,
-        plan,
-        dir,
-        "down",
-        key_file,
-        Uses::SharedViaProxy,
-        index,
-    ))
-    .await?;
-    let stop_store = match plan.backend {
-        Backend::Sqlite => outage::Stop::ClosePool(&down.state),
-        Backend::Postgres => {
-            outage::Stop::Proxy(&stores.postgres.as_ref().context("no proxy")?.proxy)
-        }
-        Backend::Redis => outage::Stop::Proxy(&stores.redis.as_ref().context("no proxy")?.proxy),
+    let net =
+        |s: &'a Option<NetStore>| -> anyhow::Result<Result<Option<&'a outage::Proxy>, String>> {
+            let s = s.as_ref().context("no such store")?;
+            Ok(s.proxy
+                .as_ref()
+                .map(|(proxy, _)| Some(proxy))
+                .map_err(Clone::clone))
+        };
+    let proxy = match plan.backend {
+        Backend::Sqlite => Ok(None),
+        Backend::Postgres => net(&stores.postgres)?,
+        Backend::Redis => net(&stores.redis)?,
     };
-    let base_down = format!("http://{}", down.addr);
-    let store_outage = outage::probe(&base_down, &user("down"), plan.mode, stop_store).await?;
+    let (store_outage, store_outage_not_measured, down) = match proxy {
+        Err(why) => (None, Some(why), None),
+        Ok(proxy) => {
+            let down = spawn(config(
+                stores,
+                plan,
+                dir,
+                "down",
+                key_file,
+                Uses::SharedViaProxy,
+                index,
+            ))
+            .await?;
+            let stop_store = match proxy {
+                Some(proxy) => outage::Stop::Proxy(proxy),
+                None => outage::Stop::ClosePool(&down.state),
+            };
+            let base_down = format!("http://{}", down.addr);
+            let outage = outage::probe(&base_down, &user("down"), plan.mode, stop_store).await?;
+            (Some(outage), None, Some(down))
+        }
+    };
     progress.done_step();
 
-    stop(vec![a, b, alone, down]).await;
+    stop([a, b, alone].into_iter().chain(down).collect()).await;
     Ok(Row {
         mode: plan.label.clone(),
         store_queries_per_request: queries,
@@ -508,6 +550,7 @@ async fn measure(
             Mode::Session => "next request sees the new role",
         },
         store_outage,
+        store_outage_not_measured,
     })
 }
 
@@ -588,7 +631,8 @@ async fn store_queries(client: &reqwest::Client, base: &str) -> anyhow::Result<f
         .context("no passcard_store_queries_total in /metrics")
 }
 
-/// Polls `check` until it holds; milliseconds since `t0`, or None after 10 s.
+/// Polls `check` until it holds; milliseconds since `t0`, or None when no
+/// check started within 10 s held.
 async fn until<F, Fut>(check: F, t0: Instant) -> Option<f64>
 where
     F: Fn() -> Fut,

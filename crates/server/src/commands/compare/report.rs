@@ -1,5 +1,6 @@
 //! The table (Markdown) and the chart (SVG) of a `compare` run.
 
+use super::outage::Tried;
 use super::{CompareArgs, Row};
 
 fn ms(v: Option<f64>) -> String {
@@ -43,35 +44,53 @@ pub(super) fn markdown(rows: &[Row], args: &CompareArgs) -> String {
     line("role change enforced after", &|r| {
         format!("{} ({})", ms(r.role_change_ms), r.role_change_how)
     });
-    line("store down: requests that still work", &|r| {
-        let o = &r.store_outage;
+    line("store down: what each request gets", &|r| {
+        let Some(o) = &r.store_outage else {
+            return format!(
+                "not measured: {}",
+                r.store_outage_not_measured.as_deref().unwrap_or("?")
+            );
+        };
         let mut parts = vec![
-            format!("GET /v1/me {}", mark(o.me)),
-            format!("login {}", mark(o.login)),
+            format!("GET /v1/me {}", tried(&o.me)),
+            format!("login {}", tried(&o.login)),
         ];
-        if let Some(refresh) = o.refresh {
-            parts.push(format!("refresh {}", mark(refresh)));
+        if let Some(refresh) = &o.refresh {
+            parts.push(format!("refresh {}", tried(refresh)));
         }
-        parts.push(format!("logout {}", mark(o.logout)));
+        parts.push(format!("logout {}", tried(&o.logout)));
         parts.join(", ")
     });
-    line("store back: requests work again after", &|r| {
-        if r.store_outage.restored {
-            ms(r.store_outage.recovered_ms)
-        } else {
-            "n/a (pool closed: the instance restarts)".to_owned()
-        }
-    });
+    line(
+        "store back: requests work again after",
+        &|r| match &r.store_outage {
+            Some(o) if o.restored => ms(o.recovered_ms),
+            Some(_) => "n/a (pool closed: the instance restarts)".to_owned(),
+            None => "not measured".to_owned(),
+        },
+    );
     t.push_str(&format!(
         "\nLoad: {} concurrent requests for {:?} per mode, loopback, built-in client; two instances per mode share the store.\n\
-         Store down: a fourth instance reaches PostgreSQL or Redis through a loopback proxy that compare cuts (open connections closed, new ones closed at once) and then restores (the measured instances connect directly); SQLite has no server to stop, so its outage is that instance's connection pool closed. A request counts as working if it succeeds within 7 s.\n",
+         Store down: a fourth instance reaches PostgreSQL or Redis through a loopback proxy (the measured instances connect directly) that compare stops, as a stopped server would be: its connections closed and new ones refused; then it listens again. SQLite has no server to stop, so its outage is that instance's connection pool closed. A request counts as working if it succeeds within 7 s; a failed one shows its status and how long it took.\n",
         args.concurrency, args.duration
     ));
     t
 }
 
-fn mark(b: bool) -> &'static str {
-    if b { "✓" } else { "✗" }
+/// `✓`, or `✗` with the answer and how long it took.
+fn tried(t: &Tried) -> String {
+    if t.works {
+        return "✓".to_owned();
+    }
+    let took = if t.ms < 1000.0 {
+        format!("{:.0} ms", t.ms)
+    } else {
+        format!("{:.1} s", t.ms / 1000.0)
+    };
+    match t.status {
+        Some(status) => format!("✗ ({status} in {took})"),
+        None => format!("✗ (no answer in {took})"),
+    }
 }
 
 fn yes(b: bool) -> String {
