@@ -12,7 +12,11 @@
 //!
 //! Environment: `BIND` (default 127.0.0.1:0; the bound address is printed
 //! as `listening on ADDR`), `REDIS_URL` (default redis://127.0.0.1:6379),
-//! `DATABASE_URL` (default sqlite://tower-sessions-baseline.db).
+//! `DATABASE_URL` (default sqlite://tower-sessions-baseline.db), and two
+//! settings passcard tuned on itself, so the baseline can be run either as
+//! documented or tuned the same way: `REDIS_CONNECTIONS` (default 6, as in
+//! tower-sessions-redis-store's example) and `SQLITE_PING` (default 1:
+//! sqlx's default ping at every check-out; 0 turns it off).
 //!
 //! Used by `scripts/sessions-vs-tower.sh`; not part of passcard.
 
@@ -130,8 +134,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let redis_url = var("REDIS_URL", "redis://127.0.0.1:6379");
     let database_url = var("DATABASE_URL", "sqlite://tower-sessions-baseline.db");
 
+    let redis_connections: usize = var("REDIS_CONNECTIONS", "6").parse()?;
+    let sqlite_ping = var("SQLITE_PING", "1") != "0";
+
     let db = SqlitePoolOptions::new()
         .max_connections(4)
+        .test_before_acquire(sqlite_ping)
         .connect_with(
             SqliteConnectOptions::from_str(&database_url)?
                 .create_if_missing(true)
@@ -146,7 +154,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
 
     // A pool of fred clients, as in tower-sessions-redis-store's example.
-    let pool: Pool = Builder::from_config(Config::from_url(&redis_url)?).build_pool(4)?;
+    let pool: Pool =
+        Builder::from_config(Config::from_url(&redis_url)?).build_pool(redis_connections)?;
     let connection = pool.init().await?;
 
     let sessions = SessionManagerLayer::new(RedisStore::new(pool.clone()))
