@@ -70,6 +70,15 @@ crate::sql::impl_store!(
 const CHANNEL: &str = "passcard_revocations";
 
 impl PostgresStore {
+    /// A pooled connection for a read.
+    async fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    async fn close_impl(&self) {
+        self.pool.close().await;
+    }
+
     async fn listen_impl(&self) -> Result<Option<Box<dyn crate::Listener>>, StoreError> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(CHANNEL).await?;

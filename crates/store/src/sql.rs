@@ -4,7 +4,9 @@
 //! in their migrations and their connection set-up.
 
 /// Implements `Store` for `$store` (a struct with `pool: sqlx::Pool<$db>`
-/// and `queries: QueryCounter`, and an inherent `listen_impl`).
+/// and `queries: QueryCounter`, and inherent `listen_impl`, `close_impl`
+/// and `reader`, which lends a connection for the reads on every request's
+/// path: a session and its user, a user by id or name).
 /// `$lock_events` is a statement run in a transaction before it appends to
 /// the revocation log, so event ids become visible in increasing order
 /// (empty where writes are serial); `$notify` runs after the append and
@@ -165,7 +167,7 @@ macro_rules! impl_store {
                 )
                 .bind(&hash[..])
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.reader().await?)
                 .await?;
                 let Some(row) = row else { return Ok(None) };
                 let mut record = $crate::SessionRecord {
@@ -243,7 +245,7 @@ macro_rules! impl_store {
                 let row =
                     sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
                         .bind(username)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&mut *self.reader().await?)
                         .await?;
                 Ok(row.as_ref().map(user).transpose()?)
             }
@@ -252,7 +254,7 @@ macro_rules! impl_store {
                 self.queries.add(1);
                 let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *self.reader().await?)
                     .await?;
                 Ok(row.as_ref().map(user).transpose()?)
             }
@@ -552,7 +554,7 @@ macro_rules! impl_store {
             }
 
             async fn close(&self) {
-                self.pool.close().await;
+                self.close_impl().await;
             }
         }
     };
