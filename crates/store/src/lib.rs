@@ -173,17 +173,18 @@ impl StoreError {
     /// (as opposed to a query that failed): servers answer 503, and the
     /// caller may retry. That is a connection refused, dropped or timed
     /// out, a pool that gave up waiting or was closed, and PostgreSQL's
-    /// connection errors (SQLSTATE class 08) and shutdown notices (57P01
-    /// to 57P03, sent to every connection when the server stops).
+    /// connection errors (SQLSTATE class 08, but for 08P01, a protocol
+    /// violation) and shutdown notices (57P01 to 57P03, sent to every
+    /// connection when the server stops).
     pub fn is_unavailable(&self) -> bool {
         match self {
             Self::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
             )
             | Self::RedisUnreachable(_) => true,
-            Self::Database(sqlx::Error::Database(e)) => e
-                .code()
-                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+            Self::Database(sqlx::Error::Database(e)) => e.code().is_some_and(|c| {
+                (c.starts_with("08") && c != "08P01") || matches!(&*c, "57P01" | "57P02" | "57P03")
+            }),
             _ => false,
         }
     }
@@ -424,5 +425,55 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => Ok(Arc::new(PostgresStore::open(url).await?)),
         other => Err(StoreError::UnsupportedUrl(other.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::StoreError;
+
+    /// A database error with only a SQLSTATE, as PostgreSQL sends.
+    #[derive(Debug, thiserror::Error)]
+    #[error("SQLSTATE {0}")]
+    struct Sqlstate(&'static str);
+
+    impl sqlx::error::DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn unavailable(code: &'static str) -> bool {
+        StoreError::Database(sqlx::Error::Database(Box::new(Sqlstate(code)))).is_unavailable()
+    }
+
+    #[test]
+    fn postgres_shutdown_and_connection_errors_are_unavailable_and_others_not() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08001"] {
+            assert!(unavailable(code), "{code}");
+        }
+        for code in ["08P01", "23505", "40001", "42P01"] {
+            assert!(!unavailable(code), "{code}");
+        }
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!StoreError::Conflict.is_unavailable());
     }
 }

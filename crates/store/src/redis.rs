@@ -235,6 +235,7 @@ mod tests {
             ServerErrorKind::MasterDown,
             ServerErrorKind::ReadOnly,
             ServerErrorKind::TryAgain,
+            ServerErrorKind::ClusterDown,
         ] {
             let e = RedisError::from((ErrorKind::Server(kind), "transient"));
             assert!(err(e).is_unavailable(), "{kind:?}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Connection as _, SqliteConnection, SqlitePool};
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard, Semaphore, SemaphorePermit};
 
 use crate::{QueryCounter, StoreError};
 
@@ -32,7 +32,29 @@ pub struct SqliteStore {
 struct Readers {
     /// `None` once the store is closed.
     conns: Vec<Mutex<Option<SqliteConnection>>>,
+    /// One per connection: a waiter takes whichever comes free first, and
+    /// gives up after the pool's acquire timeout.
+    free: Semaphore,
     next: AtomicUsize,
+}
+
+/// A reader connection, lent until dropped.
+pub(crate) struct Reader<'a> {
+    conn: MappedMutexGuard<'a, SqliteConnection>,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
 }
 
 /// How many [`Readers`]: one per core of a small server.
@@ -66,27 +88,40 @@ impl SqliteStore {
             pool,
             readers: Arc::new(Readers {
                 conns,
+                free: Semaphore::new(READERS),
                 next: AtomicUsize::new(0),
             }),
             queries: QueryCounter::default(),
         })
     }
 
-    /// A reader connection: a free one if there is one, else the next in
-    /// turn once it is free.
-    async fn reader(&self) -> Result<MappedMutexGuard<'_, SqliteConnection>, StoreError> {
-        let conns = &self.readers.conns;
-        let start = self.readers.next.fetch_add(1, Ordering::Relaxed);
-        let free = (0..conns.len()).find_map(|i| conns[(start + i) % conns.len()].try_lock().ok());
+    /// A free reader connection, waiting at most the pool's acquire
+    /// timeout for one.
+    async fn reader(&self) -> Result<Reader<'_>, StoreError> {
+        let readers = &*self.readers;
+        let permit = tokio::time::timeout(crate::ACQUIRE_TIMEOUT, readers.free.acquire())
+            .await
+            .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))?
+            .map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
+        // With a permit, one connection at least is unlocked (close() may
+        // hold one for a moment: then wait for it).
+        let start = readers.next.fetch_add(1, Ordering::Relaxed);
+        let n = readers.conns.len();
+        let free = (0..n).find_map(|i| readers.conns[(start + i) % n].try_lock().ok());
         let guard = match free {
             Some(guard) => guard,
-            None => conns[start % conns.len()].lock().await,
+            None => readers.conns[start % n].lock().await,
         };
-        MutexGuard::try_map(guard, Option::as_mut)
-            .map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))
+        let conn = MutexGuard::try_map(guard, Option::as_mut)
+            .map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
+        Ok(Reader {
+            conn,
+            _permit: permit,
+        })
     }
 
     async fn close_impl(&self) {
+        self.readers.free.close();
         for conn in &self.readers.conns {
             let taken = conn.lock().await.take();
             if let Some(conn) = taken {

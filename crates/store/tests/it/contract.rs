@@ -39,6 +39,7 @@ contract!(
     every_query_is_counted,
     listeners_hear_appends_where_the_backend_can_push,
     a_closed_store_fails_calls_instead_of_hanging,
+    many_concurrent_reads_all_get_an_answer,
 );
 
 /// Runs each session test against sessions in SQLite, in PostgreSQL, and in
@@ -297,6 +298,27 @@ async fn every_query_is_counted(s: &dyn Store) {
     s.user_by_name("nobody").await.unwrap();
     s.user_by_id(1).await.unwrap();
     assert_eq!(s.queries(), before + 2);
+}
+
+/// More reads at once than the store has connections: they wait their
+/// turn, and each gets the right answer.
+async fn many_concurrent_reads_all_get_an_answer(s: &dyn Store) {
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(
+            s.create_user(&format!("reader{i}"), "hash", "user", 1)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let reads = (0..64).map(|k| {
+        let id = ids[k % ids.len()];
+        async move { (id, s.user_by_id(id).await) }
+    });
+    for (id, got) in futures_util::future::join_all(reads).await {
+        assert_eq!(got.unwrap().unwrap().id, id);
+    }
 }
 
 async fn a_closed_store_fails_calls_instead_of_hanging(s: &dyn Store) {

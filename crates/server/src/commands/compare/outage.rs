@@ -76,10 +76,9 @@ impl Proxy {
                         _ = down.wait_for(|up| !*up) => {}
                     }
                 };
-                connections
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .spawn(forward);
+                let mut open = connections.lock().unwrap_or_else(PoisonError::into_inner);
+                while open.try_join_next().is_some() {}
+                open.spawn(forward);
             }
         });
         *self.accept.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
@@ -107,15 +106,27 @@ impl Proxy {
         while open.join_next().await.is_some() {}
     }
 
-    /// Listens on the same port again and forwards new connections.
-    pub(super) fn restore(&self) -> anyhow::Result<()> {
-        let socket = TcpSocket::new_v4()?;
-        socket.set_reuseaddr(true)?;
-        socket
-            .bind(self.addr)
-            .with_context(|| format!("cannot listen on {} again", self.addr))?;
+    /// Listens on the same port again (trying for a second) and forwards
+    /// new connections.
+    pub(super) async fn restore(&self) -> anyhow::Result<()> {
+        let mut tries = 0;
+        let listener = loop {
+            let socket = TcpSocket::new_v4()?;
+            socket.set_reuseaddr(true)?;
+            match socket.bind(self.addr).and_then(|()| socket.listen(1024)) {
+                Ok(listener) => break listener,
+                Err(e) if tries < 10 => {
+                    tracing::debug!(error = %e, "compare proxy: cannot listen again yet");
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot listen on {} again", self.addr));
+                }
+            }
+        };
         self.up.send_replace(true);
-        self.serve(socket.listen(1024)?);
+        self.serve(listener);
         Ok(())
     }
 }
@@ -282,7 +293,7 @@ pub(super) async fn probe(
 
     let (how, restored, recovered_ms) = match stop {
         Stop::Proxy(p) => {
-            p.restore()?;
+            p.restore().await?;
             let t0 = Instant::now();
             // The first request that needs the store: the refresh in token
             // mode (refused ones did not use the token up), the session
@@ -363,7 +374,7 @@ mod tests {
             std::io::ErrorKind::ConnectionRefused
         );
 
-        proxy.restore().unwrap();
+        proxy.restore().await.unwrap();
         let mut again = TcpStream::connect(proxy.addr).await.unwrap();
         assert_eq!(round_trip(&mut again).await.unwrap(), b"ping");
     }

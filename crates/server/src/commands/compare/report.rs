@@ -64,6 +64,10 @@ pub(super) fn markdown(rows: &[Row], args: &CompareArgs) -> String {
     line(
         "store back: requests work again after",
         &|r| match &r.store_outage {
+            // What would have been timed worked throughout.
+            Some(o) if o.refresh.as_ref().map_or(o.me.works, |r| r.works) => {
+                "n/a (worked during the outage)".to_owned()
+            }
             Some(o) if o.restored => ms(o.recovered_ms),
             Some(_) => "n/a (pool closed: the instance restarts)".to_owned(),
             None => "not measured".to_owned(),
