@@ -387,7 +387,7 @@ fn serve_refuses_bad_settings_before_listening() {
     let dir = tempdir();
     let data = dir.join("data");
     let data = data.to_str().unwrap();
-    let cases: [(&[&str], Vec<(&str, &str)>, &str); 6] = [
+    let cases: [(&[&str], Vec<(&str, &str)>, &str); 8] = [
         (&["serve", "--access-ttl", "0s"], vec![], "ACCESS_TTL"),
         (
             &["serve", "--access-ttl", "1h", "--refresh-ttl", "30m"],
@@ -410,6 +410,16 @@ fn serve_refuses_bad_settings_before_listening() {
             "SESSION_TTL",
         ),
         (&["serve", "--listen", "not-an-address"], vec![], "listen"),
+        (
+            &["serve", "--redis-connections", "0"],
+            vec![],
+            "redis-connections",
+        ),
+        (
+            &["serve"],
+            vec![("PASSCARD_REDIS_CONNECTIONS", "65")],
+            "redis-connections",
+        ),
     ];
     for (args, env, expect) in cases {
         let mut all = args.to_vec();
