@@ -167,6 +167,17 @@ struct Stores {
     redis: Option<NetStore>,
 }
 
+impl Stores {
+    /// The network store a backend uses (None for SQLite).
+    fn of(&self, backend: Backend) -> Option<&NetStore> {
+        match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => self.postgres.as_ref(),
+            Backend::Redis => self.redis.as_ref(),
+        }
+    }
+}
+
 /// The store at `url`, which must answer; a proxy in front of it where
 /// the URL allows one.
 async fn proxied(url: &str, default_port: u16) -> anyhow::Result<NetStore> {
@@ -301,21 +312,17 @@ fn config(
     c.key_file = Some(key_file.to_owned());
     c.mode = plan.mode;
     if uses != Uses::Own {
-        let url = |s: &Option<NetStore>| {
-            s.as_ref().map(|s| match (uses, &s.proxy) {
-                (Uses::SharedViaProxy, Ok((_, through))) => through.clone(),
-                _ => s.url.clone(),
-            })
+        let url = stores.of(plan.backend).map(|s| match (uses, &s.proxy) {
+            (Uses::SharedViaProxy, Ok((_, through))) => through.clone(),
+            _ => s.url.clone(),
+        });
+        let (database, sessions) = match plan.backend {
+            Backend::Postgres => (url, None),
+            Backend::Sqlite | Backend::Redis => (None, url),
         };
-        c.database_url = match plan.backend {
-            Backend::Postgres => url(&stores.postgres),
-            Backend::Sqlite | Backend::Redis => None,
-        }
-        .unwrap_or_else(|| format!("sqlite://{}/shared.db", dir.display()));
-        c.session_store = match plan.backend {
-            Backend::Redis => url(&stores.redis),
-            Backend::Sqlite | Backend::Postgres => None,
-        };
+        c.database_url =
+            database.unwrap_or_else(|| format!("sqlite://{}/shared.db", dir.display()));
+        c.session_store = sessions;
         c.session_prefix = format!("passcard-compare-{}-{index}", std::process::id());
     }
     c
@@ -331,9 +338,9 @@ async fn stop(servers: Vec<RunningServer>) {
     clippy::too_many_lines,
     reason = "one measurement after another, in the table's order"
 )]
-async fn measure<'a>(
+async fn measure(
     args: &CompareArgs,
-    stores: &'a Stores,
+    stores: &Stores,
     plan: &Plan,
     dir: &std::path::Path,
     key_file: &std::path::Path,
@@ -341,36 +348,11 @@ async fn measure<'a>(
     progress: &Progress,
 ) -> anyhow::Result<Row> {
     progress.step(0);
-    let a = spawn(config(
-        stores,
-        plan,
-        dir,
-        "a",
-        key_file,
-        Uses::Shared,
-        index,
-    ))
-    .await?;
-    let b = spawn(config(
-        stores,
-        plan,
-        dir,
-        "b",
-        key_file,
-        Uses::Shared,
-        index,
-    ))
-    .await?;
-    let alone = spawn(config(
-        stores,
-        plan,
-        dir,
-        "alone",
-        key_file,
-        Uses::Own,
-        index,
-    ))
-    .await?;
+    let start =
+        |name: &str, uses: Uses| spawn(config(stores, plan, dir, name, key_file, uses, index));
+    let a = start("a", Uses::Shared).await?;
+    let b = start("b", Uses::Shared).await?;
+    let alone = start("alone", Uses::Own).await?;
     let (base_a, base_b, base_alone) = (
         format!("http://{}", a.addr),
         format!("http://{}", b.addr),
@@ -496,41 +478,21 @@ async fn measure<'a>(
     // The outage hits an instance of its own, reaching the store through
     // the proxy (which the measured ones did not pay for).
     progress.step(6);
-    let net =
-        |s: &'a Option<NetStore>| -> anyhow::Result<Result<Option<&'a outage::Proxy>, String>> {
-            let s = s.as_ref().context("no such store")?;
-            Ok(s.proxy
-                .as_ref()
-                .map(|(proxy, _)| Some(proxy))
-                .map_err(Clone::clone))
+    let (store_outage, store_outage_not_measured, down) =
+        match stores.of(plan.backend).map(|s| &s.proxy) {
+            Some(Err(why)) => (None, Some(why.clone()), None),
+            proxy => {
+                let down = start("down", Uses::SharedViaProxy).await?;
+                let stop_store = match proxy {
+                    Some(Ok((proxy, _))) => outage::Stop::Proxy(proxy),
+                    _ => outage::Stop::ClosePool(&down.state),
+                };
+                let base_down = format!("http://{}", down.addr);
+                let outage =
+                    outage::probe(&base_down, &user("down"), plan.mode, stop_store).await?;
+                (Some(outage), None, Some(down))
+            }
         };
-    let proxy = match plan.backend {
-        Backend::Sqlite => Ok(None),
-        Backend::Postgres => net(&stores.postgres)?,
-        Backend::Redis => net(&stores.redis)?,
-    };
-    let (store_outage, store_outage_not_measured, down) = match proxy {
-        Err(why) => (None, Some(why), None),
-        Ok(proxy) => {
-            let down = spawn(config(
-                stores,
-                plan,
-                dir,
-                "down",
-                key_file,
-                Uses::SharedViaProxy,
-                index,
-            ))
-            .await?;
-            let stop_store = match proxy {
-                Some(proxy) => outage::Stop::Proxy(proxy),
-                None => outage::Stop::ClosePool(&down.state),
-            };
-            let base_down = format!("http://{}", down.addr);
-            let outage = outage::probe(&base_down, &user("down"), plan.mode, stop_store).await?;
-            (Some(outage), None, Some(down))
-        }
-    };
     progress.done_step();
 
     stop([a, b, alone].into_iter().chain(down).collect()).await;
