@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use passcard_jwt::{KeySet, UnixTime, Validator};
+use passcard_jwt::{KeySet, Validator};
 use serde::de::DeserializeOwned;
 
 use crate::claims::RevocationClaims;
@@ -78,7 +78,7 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<C, Rejection> {
-        let now = UnixTime::now();
+        let now = passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new());
         let claims: C = match &self.keys {
             KeySource::Static(keys) => keys.verify::<C>(token, &self.validator, now),
             #[cfg(feature = "remote")]

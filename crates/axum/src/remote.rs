@@ -210,7 +210,10 @@ impl RevocationFeed {
                             tracing::warn!(error = %e, "cannot read the revocation feed; will retry")
                         }
                     }
-                    let now = i64::try_from(UnixTime::now().as_secs()).unwrap_or(i64::MAX);
+                    let now = i64::try_from(
+                        passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new()).as_secs(),
+                    )
+                    .unwrap_or(i64::MAX);
                     view.prune(now);
                     tokio::time::sleep(interval).await;
                 }

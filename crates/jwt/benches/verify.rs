@@ -23,7 +23,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
-use passcard_jwt::{Algorithm, Header, KeySet, SigningKey, UnixTime, Validator, encode};
+use passcard_jwt::{
+    Algorithm, Clock as _, Header, KeySet, SigningKey, SystemClock, UnixTime, Validator, encode,
+};
 
 #[path = "support/access.rs"]
 mod access;
@@ -133,7 +135,7 @@ fn policy() -> Validator {
 }
 
 fn hs256(c: &mut Criterion) {
-    let now = UnixTime::now();
+    let now = SystemClock::new().now();
     let (case, key) = case(Algorithm::HS256, now);
     let policy = policy();
     case.keys
@@ -176,7 +178,7 @@ fn hs256(c: &mut Criterion) {
 }
 
 fn asymmetric(c: &mut Criterion) {
-    let now = UnixTime::now();
+    let now = SystemClock::new().now();
     let policy = policy();
     for (alg, group, raw_alg) in [
         (

@@ -18,7 +18,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use passcard_jwt::{Algorithm, Header, KeySet, SigningKey, UnixTime, Validator, encode};
+use passcard_jwt::{
+    Algorithm, Clock as _, Header, KeySet, SigningKey, SystemClock, Validator, encode,
+};
 
 #[path = "../benches/support/access.rs"]
 mod access;
@@ -28,7 +30,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let imp = args.next().unwrap_or_else(|| "passcard".into());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
-    let now = UnixTime::now();
+    let now = SystemClock::new().now();
     let claims = access(now.as_secs());
     let key = SigningKey::hmac(Algorithm::HS256, &[42; 32]).expect("key");
     let token = encode(&Header::new().typ("at+jwt"), &claims, &key).expect("encode");

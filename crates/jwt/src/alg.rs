@@ -2,12 +2,11 @@
 
 use core::fmt;
 
-use crate::error::Error;
-
 /// A JWS algorithm that passcard implements (RFC 7518, RFC 8037).
 ///
 /// Anything else, `none` included, does not exist here: parsing it gives
-/// [`Error::UnsupportedAlgorithm`].
+/// [`UnsupportedAlgorithm`] (and, inside a token, the crate's
+/// `Error::UnsupportedAlgorithm`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Algorithm {
@@ -49,11 +48,11 @@ impl Algorithm {
     }
 
     /// Parses an `alg` value, exactly (JOSE names are case-sensitive).
-    pub fn from_name(name: &str) -> Result<Self, Error> {
+    pub fn from_name(name: &str) -> Result<Self, UnsupportedAlgorithm> {
         Self::from_bytes(name.as_bytes())
     }
 
-    pub(crate) fn from_bytes(name: &[u8]) -> Result<Self, Error> {
+    pub(crate) fn from_bytes(name: &[u8]) -> Result<Self, UnsupportedAlgorithm> {
         Ok(match name {
             b"HS256" => Self::HS256,
             b"HS384" => Self::HS384,
@@ -61,7 +60,7 @@ impl Algorithm {
             b"EdDSA" => Self::EdDSA,
             b"ES256" => Self::ES256,
             b"RS256" => Self::RS256,
-            other => return Err(Error::UnsupportedAlgorithm(printable(other))),
+            other => return Err(UnsupportedAlgorithm(printable(other))),
         })
     }
 
@@ -89,11 +88,17 @@ impl fmt::Display for Algorithm {
 }
 
 impl core::str::FromStr for Algorithm {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
+    type Err = UnsupportedAlgorithm;
+    fn from_str(s: &str) -> Result<Self, UnsupportedAlgorithm> {
         Self::from_name(s)
     }
 }
+
+/// An `alg` name passcard does not implement (`none` included). Holds a
+/// short, escaped excerpt of the name, for messages.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported algorithm \"{0}\"")]
+pub struct UnsupportedAlgorithm(pub(crate) String);
 
 /// A short, printable rendering of untrusted bytes for error messages:
 /// at most 32 characters, control characters escaped.

@@ -11,6 +11,7 @@ use aws_lc_rs::{digest, hmac, rand, rsa};
 use zeroize::Zeroizing;
 
 use crate::alg::Algorithm;
+use crate::der::RsaParts;
 use crate::error::Error;
 
 /// Precomputed signing state.
@@ -254,22 +255,6 @@ pub(crate) fn es256_verifier(x: &[u8], y: &[u8]) -> Result<Verifier, Error> {
 }
 
 // RSA ----------------------------------------------------------------------
-
-/// RSA key components, big-endian without leading zeros.
-pub(crate) struct RsaParts {
-    pub(crate) n: Vec<u8>,
-    pub(crate) e: Vec<u8>,
-    pub(crate) private: Option<RsaPrivate>,
-}
-
-pub(crate) struct RsaPrivate {
-    pub(crate) d: Zeroizing<Vec<u8>>,
-    pub(crate) p: Zeroizing<Vec<u8>>,
-    pub(crate) q: Zeroizing<Vec<u8>>,
-    pub(crate) dp: Zeroizing<Vec<u8>>,
-    pub(crate) dq: Zeroizing<Vec<u8>>,
-    pub(crate) qi: Zeroizing<Vec<u8>>,
-}
 
 pub(crate) fn rs256_generate() -> Result<RsaParts, Error> {
     use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};

@@ -3,8 +3,23 @@
 
 use zeroize::Zeroizing;
 
-use crate::crypto::{RsaParts, RsaPrivate};
 use crate::error::Error;
+
+/// RSA key components, big-endian without leading zeros.
+pub(crate) struct RsaParts {
+    pub(crate) n: Vec<u8>,
+    pub(crate) e: Vec<u8>,
+    pub(crate) private: Option<RsaPrivate>,
+}
+
+pub(crate) struct RsaPrivate {
+    pub(crate) d: Zeroizing<Vec<u8>>,
+    pub(crate) p: Zeroizing<Vec<u8>>,
+    pub(crate) q: Zeroizing<Vec<u8>>,
+    pub(crate) dp: Zeroizing<Vec<u8>>,
+    pub(crate) dq: Zeroizing<Vec<u8>>,
+    pub(crate) qi: Zeroizing<Vec<u8>>,
+}
 
 const BAD: Error = Error::InvalidKey("unexpected RSA key encoding");
 

@@ -1,6 +1,6 @@
 //! The one error type of passcard-jwt.
 
-use crate::alg::Algorithm;
+use crate::alg::{Algorithm, UnsupportedAlgorithm};
 use crate::time::{NumericDate, UnixTime};
 
 /// Why a token, a key or a JWK was refused.
@@ -169,5 +169,11 @@ impl Error {
             | Self::InvalidJwk(_)
             | Self::Rng => "key_or_encoding",
         }
+    }
+}
+
+impl From<UnsupportedAlgorithm> for Error {
+    fn from(e: UnsupportedAlgorithm) -> Self {
+        Self::UnsupportedAlgorithm(e.0)
     }
 }

@@ -13,6 +13,10 @@ use std::collections::HashSet;
 
 use crate::error::Error;
 
+/// The largest JSON nesting depth a policy may set (the scanner recurses
+/// per level).
+pub const MAX_DEPTH_CEILING: usize = 128;
+
 /// A JSON string as it appears between its quotes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct JStr<'a> {
@@ -92,7 +96,7 @@ pub(crate) fn object_members<'a>(
     let mut p = Parser {
         buf: doc,
         pos: 0,
-        max_depth: max_depth.min(crate::validation::MAX_DEPTH_CEILING),
+        max_depth: max_depth.min(MAX_DEPTH_CEILING),
     };
     p.ws();
     if p.peek() != Some(b'{') {

@@ -7,7 +7,8 @@ use zeroize::Zeroizing;
 
 use crate::alg::Algorithm;
 use crate::b64;
-use crate::crypto::{self, RsaParts, RsaPrivate, Signer, Verifier};
+use crate::crypto::{self, Signer, Verifier};
+use crate::der::{RsaParts, RsaPrivate};
 use crate::error::Error;
 use crate::jwk::Jwk;
 

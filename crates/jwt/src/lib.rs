@@ -83,6 +83,6 @@ pub use header::Header;
 pub use jwk::{Jwk, JwkSet};
 pub use key::{SigningKey, VerifyingKey};
 pub use keyset::KeySet;
-pub use time::{NumericDate, UnixTime};
+pub use time::{Clock, NumericDate, SystemClock, UnixTime};
 pub use validation::Validator;
 pub use verify::{Verified, VerifiedJws};

@@ -1,8 +1,9 @@
-//! Time as an input: [`UnixTime`] is what every check compares against, and
-//! [`UnixTime::now`] is the one place in passcard that reads the wall clock.
+//! Time as an input: [`UnixTime`] is what every check compares against, a
+//! [`Clock`] is where it comes from, and [`SystemClock`] is the one place in
+//! passcard that reads the system's clocks.
 
 use core::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A point in time, in whole seconds since the Unix epoch.
 ///
@@ -22,18 +23,6 @@ impl UnixTime {
         self.0
     }
 
-    /// Reads the system clock. A clock set before 1970 reads as the epoch.
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the single sanctioned wall-clock read"
-    )]
-    pub fn now() -> Self {
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO);
-        Self(since.as_secs())
-    }
-
     /// This time plus `d` (saturating).
     pub fn saturating_add(self, d: Duration) -> Self {
         Self(self.0.saturating_add(d.as_secs()))
@@ -43,6 +32,68 @@ impl UnixTime {
 impl fmt::Display for UnixTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
+    }
+}
+
+/// Where time comes from: the wall clock for token times, and a monotonic
+/// clock for intervals.
+///
+/// Code that needs the time takes a `Clock` (usually an `Arc<dyn Clock>`
+/// held in its state) instead of reading the system, so a test can move
+/// time forward instead of waiting for it, and a tool can check a token as
+/// of any moment. [`SystemClock`] is the implementation for real use.
+pub trait Clock: Send + Sync + fmt::Debug + 'static {
+    /// The current wall-clock time, in whole seconds.
+    fn now(&self) -> UnixTime;
+
+    /// Time since a fixed, arbitrary point of this clock, on a clock that
+    /// never goes backwards: for intervals (rate-limit windows, refetch
+    /// floors, how old a view is). Only differences between two readings of
+    /// the same clock mean anything.
+    fn monotonic(&self) -> Duration;
+}
+
+/// The system's clocks: `SystemTime` for [`Clock::now`], `Instant` for
+/// [`Clock::monotonic`]. The only reader of either in passcard.
+#[derive(Clone, Copy, Debug)]
+pub struct SystemClock {
+    base: Instant,
+}
+
+impl SystemClock {
+    /// A clock whose monotonic readings start now.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the single sanctioned monotonic-clock read"
+    )]
+    pub fn new() -> Self {
+        Self {
+            base: Instant::now(),
+        }
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for SystemClock {
+    /// Reads the system clock. A clock set before 1970 reads as the epoch.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the single sanctioned wall-clock read"
+    )]
+    fn now(&self) -> UnixTime {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        UnixTime(since.as_secs())
+    }
+
+    fn monotonic(&self) -> Duration {
+        self.base.elapsed()
     }
 }
 

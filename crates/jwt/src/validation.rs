@@ -14,8 +14,7 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// The default maximum JSON nesting depth of header and claims.
 pub const DEFAULT_MAX_DEPTH: usize = 16;
 
-/// The largest `max_depth` a policy may set.
-pub const MAX_DEPTH_CEILING: usize = 128;
+pub use crate::json::MAX_DEPTH_CEILING;
 
 /// Accepted values of `iss` or `aud`.
 #[derive(Clone, Debug)]

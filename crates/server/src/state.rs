@@ -128,7 +128,7 @@ impl AppState {
 
     /// The current time for token checks.
     pub fn now(&self) -> UnixTime {
-        UnixTime::now()
+        passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new())
     }
 
     /// The current monotonic instant (rate limits).
@@ -144,7 +144,7 @@ pub(crate) fn secs(s: u64) -> i64 {
 
 /// Unix seconds now, as i64.
 pub(crate) fn now_secs() -> i64 {
-    secs(UnixTime::now().as_secs())
+    secs(passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new()).as_secs())
 }
 
 /// Creates the (private) folder of a SQLite database file if it is missing.

@@ -17,7 +17,7 @@ use axum::routing::get;
 use passcard_axum::{
     Authenticated, PasscardClaims, PasscardLayer, RemoteJwks, RevocationFeed, Verifier,
 };
-use passcard_jwt::{Algorithm, Header, JwkSet, KeySet, SigningKey, UnixTime, Validator};
+use passcard_jwt::{Algorithm, Header, JwkSet, KeySet, SigningKey, Validator};
 use tower::ServiceExt as _;
 
 fn policy() -> Validator {
@@ -29,7 +29,8 @@ fn policy() -> Validator {
 }
 
 fn token(key: &SigningKey, sub: &str, jti: &str, ver: i64, ttl: i64) -> String {
-    let now = i64::try_from(UnixTime::now().as_secs()).unwrap();
+    let now = i64::try_from(passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new()).as_secs())
+        .unwrap();
     let claims = serde_json::json!({"iss": "passcard", "aud": "passcard", "sub": sub, "role": "user",
         "iat": now, "exp": now + ttl, "jti": jti, "ver": ver});
     passcard_jwt::encode(&Header::new().typ("at+jwt"), &claims, key).unwrap()
@@ -171,7 +172,7 @@ async fn the_revocation_feed_is_enforced() {
     // A feed endpoint serving two events, checking the feed token.
     let events = serde_json::json!({"events": [
         {"id": 1, "kind": "jti", "user_id": 7, "jti": "logged-out", "expires_at": 4_000_000_000_i64, "created_at": 1},
-        {"id": 2, "kind": "version", "user_id": 8, "version": 5, "created_at": i64::try_from(UnixTime::now().as_secs()).unwrap()},
+        {"id": 2, "kind": "version", "user_id": 8, "version": 5, "created_at": i64::try_from(passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new()).as_secs()).unwrap()},
     ], "last_id": 2});
     let empty = serde_json::json!({"events": [], "last_id": 2});
     let feed = Router::new().route(

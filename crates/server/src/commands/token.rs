@@ -4,7 +4,7 @@ use std::io::Read as _;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use passcard_jwt::{Header, UnixTime, Validator, dangerous};
+use passcard_jwt::{Header, Validator, dangerous};
 use serde_json::{Map, Value};
 
 use crate::cli::{InspectArgs, IssueArgs, KeyArgs, VerifyArgs};
@@ -46,7 +46,7 @@ pub(crate) fn issue(args: &IssueArgs) -> anyhow::Result<ExitCode> {
     let key = keys
         .signing
         .context("the configured key file holds no private key, so it cannot sign")?;
-    let now = UnixTime::now();
+    let now = passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new());
     let mut claims = Map::new();
     claims.insert("iss".into(), args.iss.clone().into());
     claims.insert("aud".into(), args.aud.clone().into());
@@ -90,7 +90,7 @@ pub(crate) fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     println!("header: {}", serde_json::to_string_pretty(&t.header)?);
     println!("claims: {}", serde_json::to_string_pretty(&t.claims)?);
     println!("signature: {} bytes", t.signature_len);
-    let now = UnixTime::now();
+    let now = passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new());
     for name in ["iat", "nbf", "exp"] {
         let Some(v) = t.claims.get(name) else {
             continue;
@@ -115,7 +115,9 @@ pub(crate) fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
 pub(crate) fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let keys = keys(&args.key)?;
     let token = read_token(&args.token)?;
-    let now = args.at.unwrap_or_else(UnixTime::now);
+    let now = args
+        .at
+        .unwrap_or_else(|| passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new()));
     let builder = Validator::builder().leeway(args.leeway);
     let builder = if args.any_iss {
         builder.any_issuer()

@@ -162,7 +162,7 @@ async fn rotation_under_traffic_has_no_401() {
 
     // The retired key's tokens are refused now, even unexpired ones; the
     // JWKS shows the new key only.
-    let now = passcard_jwt::UnixTime::now().as_secs();
+    let now = passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new()).as_secs();
     let claims = json!({"iss": "passcard", "aud": "passcard", "sub": "1", "role": "admin",
                         "iat": now, "exp": now + 60, "jti": "old-key", "ver": 0, "sid": "1"});
     let by_old =

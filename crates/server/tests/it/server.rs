@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use passcard_jwt::{Algorithm, Header, SigningKey, UnixTime, encode};
+use passcard_jwt::{Algorithm, Header, SigningKey, encode};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -197,7 +197,7 @@ async fn tokens_that_must_not_pass() {
     let id = s.register("alice").await;
     let (access, _) = s.login("alice").await;
     let key = &s.state().signing;
-    let now = UnixTime::now().as_secs();
+    let now = passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new()).as_secs();
     let good = json!({"iss": "passcard", "aud": "passcard", "sub": id.to_string(), "role": "admin",
                       "iat": now, "exp": now + 60, "jti": "forged-1", "ver": 0, "sid": "1"});
     // Sanity: the server's own key with good claims passes.
@@ -649,8 +649,12 @@ async fn an_eddsa_key_file_is_published_in_jwks() {
         .audience("passcard")
         .typ("at+jwt")
         .build();
-    keys.verify::<serde_json::Value>(&access, &policy, UnixTime::now())
-        .unwrap();
+    keys.verify::<serde_json::Value>(
+        &access,
+        &policy,
+        passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new()),
+    )
+    .unwrap();
 }
 
 #[tokio::test]
@@ -762,7 +766,7 @@ fn user_add_from_stdin_creates_an_admin_who_can_log_in() {
 async fn a_cached_token_still_expires_on_time() {
     let s = TestServer::start_with(|c| c.leeway = Duration::ZERO).await;
     let id = s.register("alice").await;
-    let now = UnixTime::now().as_secs();
+    let now = passcard_jwt::Clock::now(&passcard_jwt::SystemClock::new()).as_secs();
     let claims = json!({"iss": "passcard", "aud": "passcard", "sub": id.to_string(), "role": "user",
                         "iat": now, "exp": now + 2, "jti": "short-lived", "ver": 0, "sid": "1"});
     let token = forge(&s.state().signing, &claims, "at+jwt");
