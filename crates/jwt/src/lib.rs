@@ -76,7 +76,7 @@ pub fn new_jti() -> Result<String, Error> {
     Ok(b64::encode(&id))
 }
 
-pub use alg::Algorithm;
+pub use alg::{Algorithm, UnsupportedAlgorithm};
 pub use encode::encode;
 pub use error::Error;
 pub use header::Header;
