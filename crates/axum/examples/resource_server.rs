@@ -13,16 +13,18 @@
 //! ```
 #![allow(clippy::print_stdout, reason = "an example")]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 use passcard_axum::{
-    Authenticated, PasscardClaims, PasscardLayer, RemoteJwks, RevocationFeed, Verifier,
+    Authenticated, PasscardLayer, RemoteJwks, RevocationFeed, RevocationList, Verifier,
+    access_policy,
 };
-use passcard_jwt::Validator;
+use passcard_jwt::SystemClock;
 
-async fn hello(Authenticated(claims): Authenticated<PasscardClaims>) -> String {
+async fn hello(claims: Authenticated) -> String {
     format!("hello, user {} ({})\n", claims.sub, claims.role)
 }
 
@@ -30,28 +32,23 @@ async fn hello(Authenticated(claims): Authenticated<PasscardClaims>) -> String {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = std::env::var("PASSCARD_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
     let jwks = RemoteJwks::fetch(format!("{server}/.well-known/jwks.json")).await?;
-    let policy = Validator::builder()
-        .issuer("passcard")
-        .audience("passcard")
-        .typ("at+jwt")
-        .require_sub()
-        .require_jti()
-        .build();
-    let mut verifier = Verifier::new(jwks, policy);
+    // The server's issuer and audience (PASSCARD_ISSUER, PASSCARD_AUDIENCE)
+    // and this service's allowance for clock skew.
+    let policy = access_policy("passcard", "passcard", Duration::from_secs(30));
+    let mut verifier = Verifier::new(jwks, policy.clone());
     if let Ok(token) = std::env::var("PASSCARD_FEED_TOKEN") {
-        let (view, _task) = RevocationFeed::spawn(
-            server,
-            token,
-            Duration::from_secs(1),
-            // The server's access TTL + leeway + margin (defaults: 5m + 30s + 60s).
-            Duration::from_secs(390),
-            Duration::from_secs(30),
-        );
-        verifier = verifier.with_revocations(view);
+        // Each event says until when it matters; the list keeps it that
+        // long plus this verifier's leeway.
+        let list = Arc::new(RevocationList::new(
+            policy.leeway(),
+            Arc::new(SystemClock::new()),
+        ));
+        let _follower = RevocationFeed::new(server, token).spawn(list.clone());
+        verifier = verifier.with_revocations(list);
     }
     let app = Router::new()
         .route("/hello", get(hello))
-        .layer(PasscardLayer::<PasscardClaims>::new(verifier));
+        .layer(PasscardLayer::new(verifier));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("resource server on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await?;

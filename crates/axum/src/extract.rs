@@ -1,16 +1,26 @@
 //! The extractor: verified claims from request extensions.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use crate::claims::AccessClaims;
 use crate::rejection::Rejection;
 
-/// Claims verified by [`PasscardLayer`](crate::PasscardLayer). The
+/// The claims that [`PasscardLayer`](crate::PasscardLayer) verified. The
 /// extractor only reads what the layer stored; it never verifies again.
 #[derive(Clone, Debug)]
-pub struct Authenticated<C>(pub C);
+pub struct Authenticated(pub Arc<AccessClaims>);
 
-impl<S: Send + Sync, C: Clone + Send + Sync + 'static> FromRequestParts<S> for Authenticated<C> {
+impl std::ops::Deref for Authenticated {
+    type Target = AccessClaims;
+    fn deref(&self) -> &AccessClaims {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Rejection> {

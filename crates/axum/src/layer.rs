@@ -2,83 +2,57 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use tower::{Layer, Service};
 
-use crate::claims::RevocationClaims;
 use crate::extract::Authenticated;
-use crate::keys::Verifier;
-use crate::rejection::Rejection;
+use crate::verifier::Verifier;
 
-/// Verifies the Bearer token of every request; on success stores
-/// [`Authenticated<C>`] in the request extensions, otherwise answers 401
-/// (RFC 6750) without calling the inner service.
-pub struct PasscardLayer<C> {
+/// Verifies the access token of every request; on success stores
+/// [`Authenticated`] in the request extensions, otherwise answers (401 per
+/// RFC 6750, or 503 when a fail-closed revocation check is stale) without
+/// calling the inner service.
+#[derive(Clone, Debug)]
+pub struct PasscardLayer {
     verifier: Arc<Verifier>,
-    claims: PhantomData<fn() -> C>,
 }
 
-impl<C> PasscardLayer<C> {
+impl PasscardLayer {
     /// A layer verifying with `verifier`.
-    pub fn new(verifier: Verifier) -> Self {
+    pub fn new(verifier: impl Into<Arc<Verifier>>) -> Self {
         Self {
-            verifier: Arc::new(verifier),
-            claims: PhantomData,
+            verifier: verifier.into(),
         }
     }
 }
 
-impl<C> Clone for PasscardLayer<C> {
-    fn clone(&self) -> Self {
-        Self {
-            verifier: self.verifier.clone(),
-            claims: PhantomData,
-        }
-    }
-}
-
-impl<S, C> Layer<S> for PasscardLayer<C> {
-    type Service = PasscardService<S, C>;
+impl<S> Layer<S> for PasscardLayer {
+    type Service = PasscardService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         PasscardService {
             inner,
             verifier: self.verifier.clone(),
-            claims: PhantomData,
         }
     }
 }
 
 /// The service [`PasscardLayer`] wraps around a route.
-pub struct PasscardService<S, C> {
+#[derive(Clone, Debug)]
+pub struct PasscardService<S> {
     inner: S,
     verifier: Arc<Verifier>,
-    claims: PhantomData<fn() -> C>,
 }
 
-impl<S: Clone, C> Clone for PasscardService<S, C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            verifier: self.verifier.clone(),
-            claims: PhantomData,
-        }
-    }
-}
-
-impl<S, C> Service<Request> for PasscardService<S, C>
+impl<S> Service<Request> for PasscardService<S>
 where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    C: DeserializeOwned + RevocationClaims + Clone + Send + Sync + 'static,
 {
     type Response = Response;
     type Error = Infallible;
@@ -94,16 +68,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
         Box::pin(async move {
-            let mut values = req.headers().get_all(AUTHORIZATION).iter();
-            let outcome = match (values.next(), values.next()) {
-                (None, _) => Err(Rejection::Missing),
-                (Some(_), Some(_)) => Err(Rejection::Malformed),
-                (Some(value), None) => match crate::bearer::token(value.as_bytes()) {
-                    None => Err(Rejection::Malformed),
-                    Some(token) => verifier.verify::<C>(token).await,
-                },
-            };
-            match outcome {
+            match verifier.authenticate(req.headers()).await {
                 Ok(claims) => {
                     req.extensions_mut().insert(Authenticated(claims));
                     inner.call(req).await

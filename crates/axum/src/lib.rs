@@ -1,54 +1,71 @@
 //! # passcard-axum
 //!
-//! Verification of passcard access tokens for *other* services (resource
-//! servers): a tower [`Layer`](tower::Layer) that checks the `Authorization:
-//! Bearer` token of every request, and an axum extractor,
-//! [`Authenticated<C>`], that hands the verified claims to handlers.
+//! The verification pipeline for passcard access tokens, in one place: the
+//! passcard server runs it for its own routes, and *other* services
+//! (resource servers) run it through a tower [`Layer`](tower::Layer),
+//! [`PasscardLayer`], with an axum extractor, [`Authenticated`], that hands
+//! the verified [`AccessClaims`] to handlers.
 //!
-//! * Keys come from a static [`KeySet`](passcard_jwt::KeySet) or, with the
-//!   `remote` feature (on by default), from the auth server's JWKS
-//!   ([`RemoteJwks`]): cached, refetched when a token names an unknown
-//!   `kid`, never more often than a floor.
-//! * Revocations (logout, logout-all, role change, ban) can be followed
-//!   from the server's feed ([`RevocationFeed`], `remote` feature), so a
-//!   resource server without store access enforces them too.
-//! * Rejections follow RFC 6750: 401 with `WWW-Authenticate: Bearer`
-//!   (`error="invalid_token"` when a token was presented), a generic body;
-//!   the precise reason goes to the logs.
+//! The pipeline, in order ([`Verifier::authenticate`]):
+//!
+//! 1. **Credential**: the token from `Authorization: Bearer`
+//!    ([`credential()`]).
+//! 2. **Signature and policy**: keys from a static
+//!    [`KeySet`](passcard_jwt::KeySet) or, with the `remote` feature (on by
+//!    default), from the auth server's JWKS ([`RemoteJwks`]: cached,
+//!    refetched when a token names an unknown `kid`, never more often than
+//!    a floor); the passcard policy ([`access_policy`]); time from a
+//!    [`Clock`](passcard_jwt::Clock). Recently verified tokens skip the
+//!    signature check (never the expiry check) through a bounded cache.
+//! 3. **Revocation**: a [`RevocationCheck`], usually a [`RevocationList`]
+//!    in memory, fed from the store inside the server or from the server's
+//!    feed ([`RevocationFeed`], `remote` feature) in a resource server.
+//!    Optionally fail closed when it falls behind
+//!    ([`Verifier::with_max_lag`]).
+//!
+//! Refusals follow RFC 6750 (401 with `WWW-Authenticate: Bearer`,
+//! `error="invalid_token"` when a token was presented) with an
+//! `application/problem+json` body ([`problem`]); the precise reason is
+//! for logs and metrics ([`Rejection::reason`]).
 //!
 //! ```no_run
-//! use axum::{Router, routing::get};
-//! use passcard_axum::{Authenticated, PasscardClaims, PasscardLayer, Verifier};
-//! use passcard_jwt::{KeySet, Validator};
+//! use std::time::Duration;
 //!
-//! async fn me(Authenticated(claims): Authenticated<PasscardClaims>) -> String {
+//! use axum::{Router, routing::get};
+//! use passcard_axum::{Authenticated, PasscardLayer, Verifier, access_policy};
+//! use passcard_jwt::KeySet;
+//!
+//! async fn me(claims: Authenticated) -> String {
 //!     format!("hello {} ({})", claims.sub, claims.role)
 //! }
 //!
 //! # fn keys() -> KeySet { KeySet::default() }
-//! let policy = Validator::builder().issuer("passcard").audience("passcard").typ("at+jwt").build();
-//! let verifier = Verifier::new(keys(), policy);
+//! let policy = access_policy("passcard", "passcard", Duration::from_secs(30));
 //! let app: Router = Router::new()
 //!     .route("/me", get(me))
-//!     .layer(PasscardLayer::<PasscardClaims>::new(verifier));
+//!     .layer(PasscardLayer::new(Verifier::new(keys(), policy)));
 //! ```
 
-mod bearer;
+mod cache;
 mod claims;
+mod credential;
 mod extract;
-mod keys;
+pub mod feed;
 mod layer;
+pub mod problem;
 mod rejection;
 #[cfg(feature = "remote")]
 mod remote;
 mod revocation;
+mod verifier;
 
-pub use bearer::token as bearer_token;
-pub use claims::{PasscardClaims, RevocationClaims};
+pub use cache::CacheStats;
+pub use claims::AccessClaims;
+pub use credential::{Credential, Transport, bearer_token, credential};
 pub use extract::Authenticated;
-pub use keys::{KeySource, Verifier};
 pub use layer::{PasscardLayer, PasscardService};
 pub use rejection::Rejection;
 #[cfg(feature = "remote")]
-pub use remote::{RemoteJwks, RevocationFeed};
-pub use revocation::RevocationView;
+pub use remote::{JwksBuilder, RemoteJwks, RevocationFeed};
+pub use revocation::{RevocationCheck, RevocationList, Revoked};
+pub use verifier::{DEFAULT_CACHE_SLOTS, KeySource, Verifier, access_policy};

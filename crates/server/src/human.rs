@@ -10,6 +10,45 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{e}; write a duration like 30s, 5m, 1h or 14d"))
 }
 
+/// A duration as people write it (`5m`, `14d`), for flags: parsed with
+/// [`parse_duration`], shown with [`span`] (so a default reads `5m`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl std::fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.subsec_millis() {
+            0 => f.write_str(&span_exact(self.0.as_secs())),
+            _ => write!(f, "{}ms", self.0.as_millis()),
+        }
+    }
+}
+
+impl std::str::FromStr for HumanDuration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_duration(s).map(Self)
+    }
+}
+
+/// Every unit of a whole number of seconds: `14d`, `1h 30m`, `90s` reads
+/// `1m 30s`.
+fn span_exact(secs: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    if secs == 0 {
+        return "0s".to_owned();
+    }
+    let mut parts = Vec::new();
+    let mut rest = secs;
+    for (size, name) in UNITS {
+        if rest >= size {
+            parts.push(format!("{}{name}", rest / size));
+            rest %= size;
+        }
+    }
+    parts.join(" ")
+}
+
 /// Parses a point in time: Unix seconds, or an RFC 3339 date.
 pub fn parse_time(s: &str) -> Result<UnixTime, String> {
     let s = s.trim();
@@ -89,6 +128,14 @@ mod tests {
         assert_eq!(span(2 * 86_400 + 5 * 3600 + 7), "2d 5h");
         assert_eq!(span(59), "59s");
         assert_eq!(span(0), "0s");
+    }
+
+    #[test]
+    fn flag_durations_read_back_as_written() {
+        for s in ["5m", "14d", "30s", "1h 30m", "0s", "250ms"] {
+            let d: HumanDuration = s.parse().unwrap();
+            assert_eq!(d.to_string(), s);
+        }
     }
 
     #[test]

@@ -1,24 +1,23 @@
 //! passcard: the stateless JWT authentication server and its CLI.
 //!
-//! [`app::spawn`] starts the server from a [`config::Config`];
-//! [`app::app`] gives the router for a state. Library items are public for
-//! the binary and the integration tests, not as a stable API.
+//! The crate is layered, each layer using only those below it:
+//!
+//! * [`config`]: the checked, typed configuration and its defaults;
+//! * [`domain`]: accounts, refresh rotation, sessions and revocation over
+//!   the store, with time from a clock and errors of its own;
+//! * [`http`]: thin handlers, middleware and serving
+//!   ([`http::AppState::build`], [`http::app`], [`http::spawn`]);
+//! * the CLI ([`run`]), which parses flags into a configuration and
+//!   dispatches.
+//!
+//! Library items are public for the binary, for embedding a server in a
+//! process (as `passcard compare` does) and for the test kit, not as a
+//! stable API.
 
-pub mod app;
-pub mod auth;
-pub mod cli;
-mod commands;
+mod cli;
 pub mod config;
-pub mod error;
-mod extract;
+pub mod domain;
+pub mod http;
 pub mod human;
-pub mod keyconf;
-pub mod limiter;
-pub mod metrics;
-pub mod password;
-pub mod revocation;
-mod routes;
-pub mod session;
-pub mod state;
-pub mod tokens;
-pub mod verify_cache;
+
+pub use cli::run;

@@ -4,5 +4,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    passcard::cli::run()
+    passcard::run()
 }

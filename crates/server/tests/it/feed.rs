@@ -1,210 +1,104 @@
+//! A resource server built with passcard-axum, trusting a real passcard
+//! server through its JWKS and revocation feed, over real connections.
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use serde_json::json;
+use axum::http::StatusCode;
+use axum::routing::get;
+use passcard::config::{KeySource, Secret};
+use passcard_axum::{
+    Authenticated, PasscardLayer, RemoteJwks, RevocationFeed, RevocationList, Verifier,
+    access_policy,
+};
+use passcard_jwt::{Algorithm, SigningKey};
+use passcard_testkit::{Kind, Setup, TempDir, poll_until};
 
-use crate::support::TestServer;
-
-const FEED_TOKEN: &str = "feed-token-0123456789abcdef0123456789";
-
-#[tokio::test]
-async fn verify_answers_reverse_proxies() {
-    let s = TestServer::start().await;
-    let id = s.register("alice").await;
-    let (access, _) = s.login("alice").await;
-    let ok = s.get("/v1/verify", Some(&access)).await;
-    assert_eq!(ok.status, StatusCode::OK);
-    assert_eq!(ok.header("x-passcard-sub"), id.to_string());
-    assert_eq!(ok.header("x-passcard-role"), "user");
-    let no = s.get("/v1/verify", None).await;
-    assert_eq!(no.status, StatusCode::UNAUTHORIZED);
-    assert!(no.header("www-authenticate").starts_with("Bearer"));
-    assert_eq!(
-        s.get("/v1/verify", Some("x.y.z")).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-}
+use crate::contract::FEED_TOKEN;
 
 #[tokio::test]
-async fn the_feed_is_off_without_a_token_and_guarded_with_one() {
-    let off = TestServer::start().await;
-    assert_eq!(
-        off.get("/v1/revocations", Some(FEED_TOKEN)).await.status,
-        StatusCode::NOT_FOUND
-    );
-    let s = TestServer::start_with(|c| {
-        c.feed_token = Some(passcard::config::Secret(FEED_TOKEN.into()));
-    })
-    .await;
-    assert_eq!(
-        s.get("/v1/revocations", None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        s.get("/v1/revocations", Some("wrong")).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    // A user's access token is not the feed token.
-    s.register("alice").await;
-    let (access, _) = s.login("alice").await;
-    assert_eq!(
-        s.get("/v1/revocations", Some(&access)).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-
-    assert_eq!(
-        s.post("/v1/logout", json!({}), Some(&access)).await.status,
-        StatusCode::NO_CONTENT
-    );
-    let page = s.get("/v1/revocations?after=0", Some(FEED_TOKEN)).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-    let events = page.body["events"].as_array().unwrap();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["kind"], "jti");
-    assert!(events[0]["expires_at"].as_i64().is_some());
-    let last = page.body["last_id"].as_i64().unwrap();
-    let empty = s
-        .get(&format!("/v1/revocations?after={last}"), Some(FEED_TOKEN))
-        .await;
-    assert!(empty.body["events"].as_array().unwrap().is_empty());
-    assert_eq!(empty.body["last_id"], last);
-}
-
-/// Reads the event stream into `seen` until it holds `n` revocation events.
-async fn read_events(resp: &mut reqwest::Response, seen: &mut String, n: usize) {
-    while seen.matches("event: revocation").count() < n {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), resp.chunk())
-            .await
-            .expect("no event within 5 s")
-            .unwrap()
-            .expect("the stream ended");
-        seen.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-}
-
-#[tokio::test]
-async fn the_stream_sends_the_backlog_then_live_events() {
-    let s = TestServer::start_with(|c| {
-        c.feed_token = Some(passcard::config::Secret(FEED_TOKEN.into()));
-    })
-    .await;
-    s.register("alice").await;
-    let (first, _) = s.login("alice").await;
-    assert_eq!(
-        s.post("/v1/logout", json!({}), Some(&first)).await.status,
-        StatusCode::NO_CONTENT
-    );
-
-    let mut resp = s
-        .client
-        .get(format!("{}/v1/revocations/stream?after=0", s.base))
-        .bearer_auth(FEED_TOKEN)
-        .send()
+async fn a_resource_server_with_passcard_axum_enforces_logout_and_role_changes() {
+    let keys = TempDir::new("rs-keys");
+    let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let key_file = crate::contract::key_file(&keys, &key);
+    let s = Setup::new(Kind::SqliteToken)
+        .config(move |c| {
+            c.keys.source = Some(KeySource::File(key_file));
+            c.revocation.feed_token = Some(Secret(FEED_TOKEN.into()));
+        })
+        .server()
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let mut seen = String::new();
-    // The backlog: one logout.
-    read_events(&mut resp, &mut seen, 1).await;
-    // A live one: logout-all on a second session.
-    let (second, _) = s.login("alice").await;
-    assert_eq!(
-        s.post("/v1/logout-all", json!({}), Some(&second))
-            .await
-            .status,
-        StatusCode::NO_CONTENT
-    );
-    read_events(&mut resp, &mut seen, 2).await;
-    assert!(seen.contains(r#""kind":"jti""#), "{seen}");
-    assert!(seen.contains(r#""kind":"version""#), "{seen}");
-}
 
-/// A resource server built with passcard-axum, trusting a real passcard
-/// server through its JWKS and revocation feed.
-#[tokio::test]
-async fn a_resource_server_with_passcard_axum_enforces_logout() {
-    use axum::routing::get;
-    use passcard_axum::{
-        Authenticated, PasscardClaims, PasscardLayer, RemoteJwks, RevocationFeed, Verifier,
-    };
-
-    let keys = crate::support::TempDir::new("rs-keys");
-    let key = passcard_jwt::SigningKey::generate(passcard_jwt::Algorithm::EdDSA).unwrap();
-    let key_file = crate::support::key_file(&keys, &key);
-    let s = TestServer::start_with(|c| {
-        c.key_file = Some(key_file.clone());
-        c.feed_token = Some(passcard::config::Secret(FEED_TOKEN.into()));
-    })
-    .await;
-
-    let jwks = RemoteJwks::fetch(format!("{}/.well-known/jwks.json", s.base))
+    let clock = s.clock.shared();
+    let jwks = RemoteJwks::builder(s.url("/.well-known/jwks.json"))
+        .clock(clock.clone())
+        .fetch()
         .await
         .unwrap();
-    let (view, feed) = RevocationFeed::spawn(
-        s.base.clone(),
-        FEED_TOKEN,
-        Duration::from_millis(100),
-        Duration::from_secs(390),
-        Duration::from_secs(30),
-    );
-    let policy = passcard_jwt::Validator::builder()
-        .issuer("passcard")
-        .audience("passcard")
-        .typ("at+jwt")
-        .build();
+    let policy = access_policy("passcard", "passcard", Duration::from_secs(30));
+    let list = Arc::new(RevocationList::new(policy.leeway(), clock.clone()));
+    let feed = RevocationFeed::new(s.base.clone(), FEED_TOKEN)
+        .interval(Duration::from_millis(50))
+        .spawn(list.clone());
+    let verifier = Verifier::new(jwks, policy)
+        .with_clock(clock)
+        .with_revocations(list.clone());
     let app = axum::Router::new()
         .route(
             "/hello",
-            get(
-                |Authenticated(c): Authenticated<PasscardClaims>| async move {
-                    format!("hello {}", c.sub)
-                },
-            ),
+            get(|claims: Authenticated| async move {
+                format!("hello {} ({})", claims.sub, claims.role)
+            }),
         )
-        .layer(PasscardLayer::<PasscardClaims>::new(
-            Verifier::new(jwks, policy).with_revocations(view),
-        ));
+        .layer(PasscardLayer::new(verifier));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let rs = format!("http://{}", listener.local_addr().unwrap());
+    let rs = format!("http://{}/hello", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
-    let id = s.register("alice").await;
-    let (access, _) = s.login("alice").await;
-    let hello = s
-        .client
-        .get(format!("{rs}/hello"))
-        .bearer_auth(&access)
-        .send()
+    let hello = |token: String| {
+        let (client, rs) = (s.client.clone(), rs.clone());
+        async move { client.get(rs).bearer_auth(token).send().await.unwrap() }
+    };
+    let refused = |token: String| async move {
+        poll_until(Duration::from_secs(10), || async {
+            hello(token.clone()).await.status() == StatusCode::UNAUTHORIZED
+        })
         .await
-        .unwrap();
-    assert_eq!(hello.status(), StatusCode::OK);
-    assert_eq!(hello.text().await.unwrap(), format!("hello {id}"));
+        .is_some()
+    };
 
-    assert_eq!(
-        s.post("/v1/logout", json!({}), Some(&access)).await.status,
-        StatusCode::NO_CONTENT
+    let id = s.seed("alice", "user").await;
+    s.seed("root", "admin").await;
+    let login = s.login("alice").await;
+    let access = login.cred.token().to_owned();
+    let r = hello(access.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), format!("hello {id} (user)"));
+
+    assert_eq!(s.logout(&login.cred).await.status, StatusCode::NO_CONTENT);
+    assert!(
+        refused(access).await,
+        "the resource server never learned of the logout"
     );
-    let mut refused = false;
-    for _ in 0..100 {
-        let r = s
-            .client
-            .get(format!("{rs}/hello"))
-            .bearer_auth(&access)
-            .send()
-            .await
-            .unwrap();
-        if r.status() == StatusCode::UNAUTHORIZED {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(refused, "the resource server never learned of the logout");
+
+    let login = s.login("alice").await;
+    let root = s.login("root").await;
+    assert_eq!(
+        hello(login.cred.token().to_owned()).await.status(),
+        StatusCode::OK
+    );
+    let r = s
+        .put(&format!("/v1/users/{id}/role"))
+        .auth(&root.cred)
+        .json(&serde_json::json!({"role": "admin"}))
+        .send()
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        refused(login.cred.token().to_owned()).await,
+        "the resource server never learned of the role change"
+    );
+    assert_eq!(list.denylist_len(), 1);
+    assert_eq!(list.versions_len(), 1);
     feed.abort();
 }

@@ -5,20 +5,24 @@
     clippy::type_complexity,
     reason = "test code: a failed unwrap is a failed test"
 )]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests measure real elapsed time where another process or task acts"
+)]
 
-/// The `passcard` CLI, run as a process: keygen, token issue/inspect/verify.
+/// The `passcard` CLI, run as a process: keygen, token, user, serve, compare.
 mod cli;
-/// Three instances sharing PostgreSQL (when PASSCARD_TEST_DATABASE_URL is set).
+/// Instances sharing PostgreSQL: revocations pushed to every one.
 mod cluster;
-/// For other services: /v1/verify and the revocation feed.
+/// The HTTP contract suite, on every configuration of the matrix.
+mod contract;
+/// For other services: a resource server built with passcard-axum, over
+/// real connections.
 mod feed;
-/// Real nginx with auth_request in front of a backend (when installed).
+/// Real nginx with auth_request in front of a backend.
 mod nginx;
 /// Key rotation under traffic.
 mod rotation;
-/// The HTTP server on a random port against a temporary SQLite store.
-mod server;
-/// Session mode (PASSCARD_MODE=session).
-mod session;
-/// Shared set-up: a server per test, an HTTP client, temporary folders.
-mod support;
+/// Starting and serving: keys, restarts, a real port, CLI changes
+/// reaching a running server.
+mod serve;

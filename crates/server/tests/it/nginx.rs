@@ -1,22 +1,12 @@
-//! Real nginx (Debian's, when installed; `.ci/run` installs it) in front of
-//! a backend, asking passcard's /v1/verify through `auth_request`.
+//! Real nginx (Debian's; `.ci/run` installs it and sets
+//! PASSCARD_TEST_NGINX, so there the test cannot skip) in front of a
+//! backend, asking passcard's /v1/verify through `auth_request`.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use serde_json::json;
-
-use crate::support::{TempDir, TestServer};
-
-fn nginx_binary() -> Option<std::path::PathBuf> {
-    let candidates = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()]);
-    candidates.map(|d| d.join("nginx")).find(|p| p.is_file())
-}
+use axum::http::StatusCode;
+use passcard_testkit::{Kind, Setup, TempDir, env, poll_until};
 
 struct Nginx(Child);
 
@@ -37,15 +27,10 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn nginx_auth_request_in_front_of_a_backend() {
-    let Some(nginx) = nginx_binary() else {
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED: nginx test (install Debian's nginx-light or nginx) ***\n"
-        );
+    let Some(nginx) = env::nginx("the nginx test") else {
         return;
     };
-    let s = TestServer::start().await;
+    let s = Setup::new(Kind::SqliteToken).server().await.unwrap();
 
     // The backend sees who the caller is from the headers nginx sets.
     let backend = axum::Router::new().route(
@@ -97,25 +82,21 @@ async fn nginx_auth_request_in_front_of_a_backend() {
         .unwrap();
     let _nginx = Nginx(child);
     let front = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let up = poll_until(Duration::from_secs(10), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     assert!(
-        up,
+        up.is_some(),
         "nginx did not start: {}",
         std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
     );
 
-    let id = s.register("alice").await;
-    let (access, _) = s.login("alice").await;
+    let id = s.seed("alice", "user").await;
+    let login = s.login("alice").await;
+    let access = login.cred.token().to_owned();
     let get = |token: Option<String>| {
         let mut req = s.client.get(format!("{front}/api/hello"));
         if let Some(t) = token {
@@ -140,10 +121,7 @@ async fn nginx_auth_request_in_front_of_a_backend() {
         StatusCode::UNAUTHORIZED
     );
 
-    assert_eq!(
-        s.post("/v1/logout", json!({}), Some(&access)).await.status,
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(s.logout(&login.cred).await.status, StatusCode::NO_CONTENT);
     assert_eq!(
         get(Some(access)).await.unwrap().status(),
         StatusCode::UNAUTHORIZED

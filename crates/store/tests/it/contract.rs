@@ -21,7 +21,6 @@ macro_rules! contract {
                 async fn $name() {
                     let Some(db) = crate::postgres().await else { return };
                     super::$name(&*db.store).await;
-                    db.drop_schema().await;
                 }
             )*
         }
@@ -33,6 +32,7 @@ contract!(
     role_change_bumps_the_version_and_logs_it,
     revoking_a_user_revokes_families_and_can_ban,
     refresh_rotation_is_compare_and_set,
+    a_revoked_or_expired_refresh_token_is_refused_at_rotation,
     denylisting_a_token_revokes_its_family_and_logs_it,
     events_come_in_order_and_prune_drops_only_dead_ones,
     secrets_are_created_once,
@@ -61,7 +61,6 @@ macro_rules! session_contract {
                 async fn $name() {
                     let Some(db) = crate::postgres().await else { return };
                     super::$name(&*db.store, &*db.store).await;
-                    db.drop_schema().await;
                 }
             )*
         }
@@ -72,7 +71,6 @@ macro_rules! session_contract {
                     let db = crate::sqlite().await;
                     let Some(redis) = crate::redis(db.store.clone()).await else { return };
                     super::$name(&*db.store, &*redis.sessions).await;
-                    redis.cleanup().await;
                 }
             )*
         }
@@ -196,6 +194,57 @@ async fn refresh_rotation_is_compare_and_set(s: &dyn Store) {
             .family_revoked
     );
     assert_eq!(s.refresh_token(&[3; 32]).await.unwrap(), None);
+}
+
+/// A rotation racing a logout (the family revoked after the token was
+/// read) or an expiry must not rotate: `Refused`, nothing stored.
+async fn a_revoked_or_expired_refresh_token_is_refused_at_rotation(s: &dyn Store) {
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    let first = |hash: u8| NewRefreshFor {
+        hash: [hash; 32],
+        user_id: u.id,
+        expires_at: NOW + 100,
+    };
+    let successor = |hash: u8, family_id: i64| NewRefresh {
+        hash: [hash; 32],
+        family_id,
+        user_id: u.id,
+        expires_at: NOW + 200,
+    };
+    let revoked = s.start_family(&first(1), NOW).await.unwrap();
+    s.revoke_family(revoked, NOW + 1).await.unwrap();
+    assert_eq!(
+        s.rotate_refresh(&[1; 32], &successor(2, revoked), NOW + 2)
+            .await
+            .unwrap(),
+        Rotation::Refused
+    );
+    let expired = s.start_family(&first(3), NOW).await.unwrap();
+    assert_eq!(
+        s.rotate_refresh(&[3; 32], &successor(4, expired), NOW + 100)
+            .await
+            .unwrap(),
+        Rotation::Refused,
+        "expired at its expires_at"
+    );
+    assert_eq!(
+        s.rotate_refresh(&[9; 32], &successor(5, expired), NOW + 2)
+            .await
+            .unwrap(),
+        Rotation::Refused,
+        "unknown"
+    );
+    for (hash, unused) in [(1, true), (3, true)] {
+        let record = s.refresh_token(&[hash; 32]).await.unwrap().unwrap();
+        assert_eq!(record.used_at.is_none(), unused, "left as it was");
+    }
+    for hash in [2, 4, 5] {
+        assert_eq!(
+            s.refresh_token(&[hash; 32]).await.unwrap(),
+            None,
+            "no successor"
+        );
+    }
 }
 
 async fn denylisting_a_token_revokes_its_family_and_logs_it(s: &dyn Store) {

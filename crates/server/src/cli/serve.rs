@@ -1,0 +1,239 @@
+//! `passcard serve`: its flags (each also an environment variable) and the
+//! command.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{ArgAction, Args, ValueEnum};
+
+use super::{DataArgs, KeyArgs};
+use crate::config::{
+    AccountPolicy, Config, KeyConfig, KeySource, Mode, RevocationSettings, Secret, SessionSettings,
+    TokenPolicy, defaults, redact_url,
+};
+use crate::human::HumanDuration;
+
+/// Flags of `passcard serve` (each also read from its environment variable).
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    key: KeyArgs,
+    /// In a key file with several private keys, the kid of the one that
+    /// signs [default: the first private key]. Every key in the file
+    /// verifies, so keys can be rotated without downtime.
+    #[arg(long, env = "PASSCARD_SIGNING_KID")]
+    signing_kid: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "PASSCARD_LISTEN", default_value_t = defaults::LISTEN)]
+    listen: SocketAddr,
+    #[command(flatten)]
+    data: DataArgs,
+    /// `iss` of issued tokens, and the only issuer accepted.
+    #[arg(long, env = "PASSCARD_ISSUER", default_value = defaults::ISSUER)]
+    issuer: String,
+    /// `aud` of issued tokens, and the only audience accepted.
+    #[arg(long, env = "PASSCARD_AUDIENCE", default_value = defaults::AUDIENCE)]
+    audience: String,
+    /// Lifetime of access tokens.
+    #[arg(long, env = "PASSCARD_ACCESS_TTL", default_value_t = HumanDuration(defaults::ACCESS_TTL))]
+    access_ttl: HumanDuration,
+    /// Lifetime of a refresh token (each rotation starts a new one).
+    #[arg(long, env = "PASSCARD_REFRESH_TTL", default_value_t = HumanDuration(defaults::REFRESH_TTL))]
+    refresh_ttl: HumanDuration,
+    /// How long a rotated refresh token may be presented again (a retry, a
+    /// second tab) and get the same successor; after it, reuse revokes the
+    /// whole family as theft.
+    #[arg(long, env = "PASSCARD_REFRESH_REUSE_INTERVAL",
+          default_value_t = HumanDuration(defaults::REFRESH_REUSE_INTERVAL))]
+    refresh_reuse_interval: HumanDuration,
+    /// Whether anyone may create an account with POST /v1/users.
+    #[arg(long, env = "PASSCARD_OPEN_REGISTRATION", default_value_t = defaults::OPEN_REGISTRATION,
+          action = ArgAction::Set)]
+    open_registration: bool,
+    /// Clock skew allowed on exp, nbf and iat.
+    #[arg(long, env = "PASSCARD_LEEWAY", default_value_t = HumanDuration(defaults::LEEWAY))]
+    leeway: HumanDuration,
+    /// Failed logins allowed per username and per client address within the
+    /// window before 429.
+    #[arg(long, env = "PASSCARD_LOGIN_MAX_FAILURES", default_value_t = defaults::LOGIN_MAX_FAILURES)]
+    login_max_failures: u32,
+    /// The window for --login-max-failures.
+    #[arg(long, env = "PASSCARD_LOGIN_FAILURE_WINDOW",
+          default_value_t = HumanDuration(defaults::LOGIN_FAILURE_WINDOW))]
+    login_failure_window: HumanDuration,
+    /// Password hashes computed at once [default: CPU cores - 1, at least 1],
+    /// so a flood of logins leaves a core for token verification.
+    #[arg(long, env = "PASSCARD_HASH_CONCURRENCY")]
+    hash_concurrency: Option<usize>,
+    /// Safety poll of the revocation log, for changes made elsewhere (the
+    /// `passcard user` commands, other instances). PostgreSQL also pushes
+    /// them at once (LISTEN/NOTIFY); the poll catches anything missed.
+    #[arg(long, env = "PASSCARD_REVOCATION_POLL", default_value_t = HumanDuration(defaults::REVOCATION_POLL))]
+    revocation_poll: HumanDuration,
+    /// Refuse tokens (503) while the revocation view is older than this,
+    /// e.g. 30s, for deployments that prefer to fail closed when the store
+    /// is unreachable [default: keep verifying].
+    #[arg(long, env = "PASSCARD_REVOCATION_MAX_LAG")]
+    revocation_max_lag: Option<HumanDuration>,
+    /// Slots of the cache of verified access tokens (0 disables it): a
+    /// repeat request with the same token skips the signature check, never
+    /// the expiry or revocation checks.
+    #[arg(long, env = "PASSCARD_VERIFY_CACHE", default_value_t = defaults::VERIFY_CACHE)]
+    verify_cache: usize,
+    /// Bearer token that services present to read the revocation feed
+    /// (/v1/revocations); at least 32 characters. Read from the environment
+    /// only (PASSCARD_FEED_TOKEN); the feed is off without it.
+    #[arg(skip = std::env::var("PASSCARD_FEED_TOKEN").ok().filter(|t| !t.is_empty()).map(Secret))]
+    feed_token: Option<Secret>,
+    /// Authentication model: `token` (stateless JWTs, the default) or
+    /// `session` (a server-side session per login, looked up on every
+    /// request, in a `passcard_session` cookie).
+    #[arg(long, env = "PASSCARD_MODE", value_enum, default_value = "token")]
+    mode: ModeArg,
+    /// Where sessions live in session mode: the main database (default) or
+    /// Redis (`redis://host:6379`).
+    #[arg(long, env = "PASSCARD_SESSION_STORE", hide_env_values = true)]
+    session_store: Option<String>,
+    /// Prefix of the session keys in Redis (deployments sharing a Redis
+    /// need different ones).
+    #[arg(long, env = "PASSCARD_SESSION_PREFIX", default_value = defaults::SESSION_PREFIX)]
+    session_prefix: String,
+    /// Connections to the session Redis. Each pipelines the commands of
+    /// concurrent requests; one was fastest against a local Redis
+    /// (docs/benchmarks.md), more may help against a distant one.
+    #[arg(long, env = "PASSCARD_REDIS_CONNECTIONS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    redis_connections: u16,
+    /// Mark the session cookie `Secure` (set it when serving over HTTPS).
+    #[arg(long, env = "PASSCARD_COOKIE_SECURE", default_value_t = defaults::COOKIE_SECURE,
+          action = ArgAction::Set)]
+    cookie_secure: bool,
+    /// A session ends after this long without use.
+    #[arg(long, env = "PASSCARD_SESSION_IDLE", default_value_t = HumanDuration(defaults::SESSION_IDLE))]
+    session_idle: HumanDuration,
+    /// A session ends this long after login, used or not.
+    #[arg(long, env = "PASSCARD_SESSION_TTL", default_value_t = HumanDuration(defaults::SESSION_TTL))]
+    session_ttl: HumanDuration,
+    /// Log filter (tracing env-filter syntax).
+    #[arg(long, env = "PASSCARD_LOG", default_value = "info")]
+    log: String,
+    /// Log format.
+    #[arg(long, env = "PASSCARD_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+/// Authentication model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    /// Stateless access tokens and rotating refresh tokens.
+    Token,
+    /// Server-side sessions in a cookie.
+    Session,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl ServeArgs {
+    /// The configuration these flags describe, checked.
+    fn config(&self) -> anyhow::Result<Config> {
+        let sessions = SessionSettings {
+            store: self.session_store.clone(),
+            prefix: self.session_prefix.clone(),
+            redis_connections: usize::from(self.redis_connections),
+            idle: self.session_idle.0,
+            ttl: self.session_ttl.0,
+            cookie_secure: self.cookie_secure,
+        };
+        // Refused in either mode: a flag given is a flag meant.
+        sessions.check()?;
+        let mode = match self.mode {
+            ModeArg::Token => Mode::Token,
+            ModeArg::Session => Mode::Session(sessions),
+        };
+        let mut config = Config::with_data_dir(self.data.data_dir.clone());
+        config.listen = self.listen;
+        config.keys = KeyConfig {
+            source: KeySource::from_env_if_set(self.key.key_file.as_deref())?,
+            signing_kid: self.signing_kid.clone(),
+        };
+        config.tokens = TokenPolicy {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            access_ttl: self.access_ttl.0,
+            refresh_ttl: self.refresh_ttl.0,
+            refresh_reuse_interval: self.refresh_reuse_interval.0,
+            leeway: self.leeway.0,
+        };
+        config.accounts = AccountPolicy {
+            open_registration: self.open_registration,
+            login_max_failures: self.login_max_failures,
+            login_failure_window: self.login_failure_window.0,
+            hash_concurrency: self
+                .hash_concurrency
+                .unwrap_or_else(defaults::hash_concurrency)
+                .max(1),
+        };
+        config.revocation = RevocationSettings {
+            poll: self.revocation_poll.0,
+            max_lag: self.revocation_max_lag.map(|d| d.0),
+            feed_token: self.feed_token.clone(),
+        };
+        config.mode = mode;
+        config.verify_cache = self.verify_cache.min(defaults::MAX_VERIFY_CACHE);
+        config.check()?;
+        // Only once the settings are good: this creates the data folder.
+        config.storage.database_url = self.data.url()?;
+        Ok(config)
+    }
+}
+
+pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    init_tracing(&args.log, args.log_format)?;
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let clock = Arc::new(passcard_jwt::SystemClock::new());
+        let state = crate::http::AppState::build(config, clock).await?;
+        let listener = tokio::net::TcpListener::bind(state.config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+        let signing = state.auth.signing_key();
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            database = %redact_url(&state.config.storage.database_url),
+            kid = signing.kid(),
+            alg = %signing.algorithm(),
+            "passcard listening"
+        );
+        let store = state.auth.store().clone();
+        let served = crate::http::serve_on(listener, state, crate::http::shutdown_signal()).await;
+        // Closing the pool checkpoints SQLite's WAL and ends PostgreSQL
+        // sessions cleanly instead of leaving them to time out.
+        store.close().await;
+        served
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing(filter: &str, format: LogFormat) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("PASSCARD_LOG {filter:?} is not a valid log filter"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}

@@ -1,0 +1,53 @@
+//! Every default setting, defined once: [`Config`](super::Config) starts
+//! from these, and `passcard serve --help` shows them.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+/// `PASSCARD_LISTEN`.
+pub const LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
+/// `PASSCARD_DATA_DIR`.
+pub const DATA_DIR: &str = "passcard-data";
+/// `PASSCARD_ISSUER`.
+pub const ISSUER: &str = "passcard";
+/// `PASSCARD_AUDIENCE`.
+pub const AUDIENCE: &str = "passcard";
+/// `PASSCARD_ACCESS_TTL`.
+pub const ACCESS_TTL: Duration = Duration::from_secs(5 * 60);
+/// `PASSCARD_REFRESH_TTL`.
+pub const REFRESH_TTL: Duration = Duration::from_secs(14 * 86_400);
+/// `PASSCARD_REFRESH_REUSE_INTERVAL`.
+pub const REFRESH_REUSE_INTERVAL: Duration = Duration::from_secs(10);
+/// `PASSCARD_LEEWAY`.
+pub const LEEWAY: Duration = Duration::from_secs(30);
+/// `PASSCARD_OPEN_REGISTRATION`.
+pub const OPEN_REGISTRATION: bool = true;
+/// `PASSCARD_LOGIN_MAX_FAILURES`.
+pub const LOGIN_MAX_FAILURES: u32 = 10;
+/// `PASSCARD_LOGIN_FAILURE_WINDOW`.
+pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// `PASSCARD_REVOCATION_POLL`.
+pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
+/// `PASSCARD_VERIFY_CACHE`.
+pub const VERIFY_CACHE: usize = 4096;
+/// The largest `PASSCARD_VERIFY_CACHE`.
+pub const MAX_VERIFY_CACHE: usize = 1 << 20;
+/// `PASSCARD_SESSION_PREFIX`.
+pub const SESSION_PREFIX: &str = "passcard";
+/// `PASSCARD_REDIS_CONNECTIONS`.
+pub const REDIS_CONNECTIONS: usize = 1;
+/// `PASSCARD_SESSION_IDLE`.
+pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+/// `PASSCARD_SESSION_TTL`.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// `PASSCARD_COOKIE_SECURE`.
+pub const COOKIE_SECURE: bool = false;
+
+/// `PASSCARD_HASH_CONCURRENCY`: CPU cores - 1, at least 1, so a flood of
+/// logins leaves a core for token verification.
+pub fn hash_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
+}

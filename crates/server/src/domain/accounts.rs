@@ -1,0 +1,219 @@
+//! Accounts: registration, login, logout, and the admin's role changes and
+//! bans.
+
+use std::net::IpAddr;
+
+use passcard_store::{NewRefreshFor, User};
+
+use super::limiter::client_key;
+use super::user::{Role, Username, check_new_password};
+use super::{Auth, Caller, Error, secs, tokens};
+use crate::config::Mode;
+
+/// A new access token and its refresh token.
+#[derive(Clone, Debug)]
+pub struct TokenPair {
+    /// The signed access token.
+    pub access_token: String,
+    /// Its lifetime in seconds.
+    pub expires_in: u64,
+    /// The refresh token (opaque; only its hash is stored).
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: i64,
+}
+
+/// A new session (session mode).
+#[derive(Clone, Debug)]
+pub struct SessionGrant {
+    /// The session id for the cookie (only its hash is stored).
+    pub id: String,
+}
+
+/// What a login grants.
+#[derive(Clone, Debug)]
+pub enum Grant {
+    /// Token mode: a token pair.
+    Tokens(TokenPair),
+    /// Session mode: a session.
+    Session(SessionGrant),
+}
+
+/// A successful login.
+#[derive(Clone, Debug)]
+pub struct Login {
+    /// Who logged in.
+    pub user: User,
+    /// What they got.
+    pub grant: Grant,
+}
+
+impl Auth {
+    /// Creates an account with the `user` role, when registration is open.
+    pub async fn register(&self, username: &str, password: String) -> Result<User, Error> {
+        if !self.accounts.open_registration {
+            return Err(Error::RegistrationClosed);
+        }
+        let username = Username::parse(username)?;
+        check_new_password(&password)?;
+        let hash = self.passwords.hash(password).await?;
+        let user = self
+            .store
+            .create_user(
+                username.as_str(),
+                &hash,
+                Role::User.as_str(),
+                self.now_secs(),
+            )
+            .await?;
+        tracing::info!(user = user.id, "user registered");
+        Ok(user)
+    }
+
+    /// Checks a username and password. An unknown user costs the same hash
+    /// as a wrong password and gets the same answer. Attempts are counted
+    /// per username and per client address before any hashing, so
+    /// concurrent guesses cannot all pass the check while the first ones
+    /// are still hashing; a success gives its attempt back.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: String,
+        client: IpAddr,
+    ) -> Result<Login, Error> {
+        // Malformed names cannot exist; they still cost a hash, like any miss.
+        let username = Username::parse(username).ok();
+        let user_key = format!("user:{}", username.as_ref().map_or("", Username::as_str));
+        let addr_key = format!("addr:{}", client_key(client));
+        self.limiter
+            .attempt(&[&user_key, &addr_key], self.clock.monotonic())
+            .map_err(|retry_after| Error::RateLimited { retry_after })?;
+        if password.len() > super::user::MAX_PASSWORD {
+            return Err(Error::InvalidCredentials);
+        }
+        let user = match &username {
+            Some(name) => self.store.user_by_name(name.as_str()).await?,
+            None => None,
+        };
+        let ok = self
+            .passwords
+            .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+            .await?;
+        let user = match user {
+            Some(u) if ok && !u.disabled => u,
+            _ => return Err(Error::InvalidCredentials),
+        };
+        self.limiter.succeeded(&user_key, &addr_key);
+        let grant = match &self.mode {
+            Mode::Session(_) => Grant::Session(self.start_session(&user).await?),
+            Mode::Token => Grant::Tokens(self.start_family(&user).await?),
+        };
+        Ok(Login { user, grant })
+    }
+
+    /// A new refresh family for a login, and its first token pair.
+    async fn start_family(&self, user: &User) -> Result<TokenPair, Error> {
+        let refresh = tokens::new_refresh_token()?;
+        let now = self.now_secs();
+        let expires_at = now + secs(self.tokens.refresh_ttl.as_secs());
+        let family = self
+            .store
+            .start_family(
+                &NewRefreshFor {
+                    hash: tokens::refresh_hash(&refresh),
+                    user_id: user.id,
+                    expires_at,
+                },
+                now,
+            )
+            .await?;
+        tracing::info!(user = user.id, family, "login");
+        self.pair(user, family, refresh, expires_at)
+    }
+
+    /// An access token for `user` in `family`, with `refresh_token`.
+    pub(super) fn pair(
+        &self,
+        user: &User,
+        family: i64,
+        refresh_token: String,
+        refresh_expires_at: i64,
+    ) -> Result<TokenPair, Error> {
+        let now = self.now();
+        let access_token = tokens::issue_access(&self.signing, &self.tokens, user, family, now)?;
+        Ok(TokenPair {
+            access_token,
+            expires_in: self.tokens.access_ttl.as_secs(),
+            refresh_token,
+            refresh_expires_in: (refresh_expires_at - secs(now.as_secs())).max(0),
+        })
+    }
+
+    /// Ends this login: the session, or the access token (denied until it
+    /// expires) and its refresh family.
+    pub async fn logout(&self, caller: &Caller) -> Result<(), Error> {
+        if let Some(session) = &caller.session {
+            self.sessions.delete_session(session).await?;
+            tracing::info!(user = caller.user_id(), "logout (session)");
+            return Ok(());
+        }
+        let c = &caller.claims;
+        self.store
+            .revoke_token(
+                caller.user_id(),
+                &c.jti,
+                i64::try_from(c.exp).unwrap_or(i64::MAX),
+                Some(c.sid),
+                self.now_secs(),
+            )
+            .await?;
+        self.apply_revocations().await?;
+        tracing::info!(user = caller.user_id(), "logout");
+        Ok(())
+    }
+
+    /// Ends every login of the caller: all sessions, every refresh family,
+    /// every access token issued so far.
+    pub async fn logout_all(&self, caller: &Caller) -> Result<(), Error> {
+        let user = caller.user_id();
+        self.sessions.delete_user_sessions(user).await?;
+        self.store
+            .revoke_user(user, false, self.now_secs())
+            .await?
+            .ok_or(Error::Unauthenticated {
+                reason: "unknown_user",
+            })?;
+        self.apply_revocations().await?;
+        tracing::info!(user, "logout everywhere");
+        Ok(())
+    }
+
+    /// Changes a user's role (admins only); the user's tokens stop working
+    /// at once, and a refresh brings the new role.
+    pub async fn set_role(&self, caller: &Caller, user_id: i64, role: &str) -> Result<User, Error> {
+        caller.require_admin()?;
+        let role = Role::parse(role)?;
+        let user = self
+            .store
+            .set_role(user_id, role.as_str(), self.now_secs())
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.apply_revocations().await?;
+        tracing::info!(admin = caller.user_id(), user = user_id, %role, "role changed");
+        Ok(user)
+    }
+
+    /// Bans a user (admins only): no login, no refresh, every token and
+    /// session refused from now on.
+    pub async fn ban(&self, caller: &Caller, user_id: i64) -> Result<(), Error> {
+        caller.require_admin()?;
+        self.store
+            .revoke_user(user_id, true, self.now_secs())
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.sessions.delete_user_sessions(user_id).await?;
+        self.apply_revocations().await?;
+        tracing::info!(admin = caller.user_id(), user = user_id, "user banned");
+        Ok(())
+    }
+}

@@ -1,0 +1,204 @@
+//! The domain: accounts, refresh rotation, sessions and revocation, over
+//! the store. Takes its time from a [`Clock`] and answers with its own
+//! [`Error`]; knows nothing of HTTP.
+
+mod accounts;
+mod error;
+pub mod keys;
+pub mod limiter;
+pub mod passwords;
+mod refresh;
+pub mod revocation;
+mod sessions;
+pub mod tokens;
+pub mod user;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use aws_lc_rs::hmac;
+use passcard_axum::AccessClaims;
+use passcard_jwt::{Clock, KeySet, SigningKey, UnixTime};
+use passcard_store::{SessionStore, Store};
+
+pub use accounts::{Grant, Login, SessionGrant, TokenPair};
+pub use error::{Error, Invalid};
+use limiter::LoginLimiter;
+use passwords::Passwords;
+use revocation::Revocations;
+pub use user::Role;
+
+use crate::config::{AccountPolicy, Config, Mode, TokenPolicy, redact_url};
+
+/// Who is calling: the verified claims of an access token, or in session
+/// mode the session's user as claims (with the session's hash).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The claims.
+    pub claims: Arc<AccessClaims>,
+    /// In session mode, the SHA-256 of the session id.
+    pub session: Option<[u8; 32]>,
+}
+
+impl Caller {
+    /// The user's id.
+    pub fn user_id(&self) -> i64 {
+        self.claims.sub
+    }
+
+    /// The caller's role, if it is one passcard knows.
+    pub fn role(&self) -> Option<Role> {
+        Role::parse(&self.claims.role).ok()
+    }
+
+    fn require_admin(&self) -> Result<(), Error> {
+        match self.role() {
+            Some(Role::Admin) => Ok(()),
+            _ => Err(Error::Forbidden),
+        }
+    }
+}
+
+/// Everything the domain holds: built once at start, shared by every
+/// request.
+pub struct Auth {
+    tokens: TokenPolicy,
+    accounts: AccountPolicy,
+    mode: Mode,
+    store: Arc<dyn Store>,
+    sessions: Arc<dyn SessionStore>,
+    passwords: Passwords,
+    limiter: LoginLimiter,
+    signing: SigningKey,
+    verifying: KeySet,
+    refresh_mac: hmac::Key,
+    revocations: Arc<Revocations>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Auth {
+    /// Loads (or on first start generates) the key, opens the store, loads
+    /// the revocation log: everything a server needs before it listens.
+    pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        config.check()?;
+        let keys = keys::load_or_generate(config)?;
+        let signing = keys.signing.context(
+            "the configured key file holds no private key, so the server cannot sign tokens",
+        )?;
+        let url = &config.storage.database_url;
+        ensure_sqlite_folder(url)?;
+        let store = passcard_store::open(url)
+            .await
+            .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+        let sessions = match &config.mode {
+            Mode::Token => store.clone() as Arc<dyn SessionStore>,
+            Mode::Session(s) => passcard_store::open_sessions(
+                s.store.as_deref(),
+                &s.prefix,
+                s.redis_connections,
+                store.clone(),
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the session store {}",
+                    s.store.as_deref().map(redact_url).unwrap_or_default()
+                )
+            })?,
+        };
+        let mut fresh = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut fresh)
+            .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+        let mac_secret = store.secret("refresh-mac", &fresh).await?;
+        let revocations = Arc::new(Revocations::new(&config.tokens, clock.clone()));
+        revocations
+            .catch_up(&*store)
+            .await
+            .context("cannot load the revocation log")?;
+        let accounts = config.accounts.clone();
+        Ok(Self {
+            passwords: Passwords::new(accounts.hash_concurrency).await?,
+            limiter: LoginLimiter::new(accounts.login_max_failures, accounts.login_failure_window),
+            tokens: config.tokens.clone(),
+            accounts,
+            mode: config.mode.clone(),
+            store,
+            sessions,
+            signing,
+            verifying: keys.verifying,
+            refresh_mac: hmac::Key::new(hmac::HMAC_SHA256, &mac_secret),
+            revocations,
+            clock,
+        })
+    }
+
+    /// The key that signs access tokens.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    /// The keys that verify them.
+    pub fn verifying_keys(&self) -> &KeySet {
+        &self.verifying
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Where sessions live (the store itself unless sessions are in Redis).
+    pub fn sessions(&self) -> &Arc<dyn SessionStore> {
+        &self.sessions
+    }
+
+    /// The revocation state.
+    pub fn revocations(&self) -> &Arc<Revocations> {
+        &self.revocations
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Queries run against the store and the session store together.
+    pub fn store_queries(&self) -> u64 {
+        self.store.queries() + self.sessions.own_queries()
+    }
+
+    fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    fn now_secs(&self) -> i64 {
+        secs(self.now().as_secs())
+    }
+
+    /// Applies revocations just written, so this instance enforces them at
+    /// once.
+    async fn apply_revocations(&self) -> Result<(), Error> {
+        self.revocations.catch_up(&*self.store).await?;
+        Ok(())
+    }
+}
+
+/// Seconds as i64 (durations here are far below i64::MAX).
+fn secs(s: u64) -> i64 {
+    i64::try_from(s).unwrap_or(i64::MAX)
+}
+
+/// Creates the (private) folder of a SQLite database file if it is missing.
+fn ensure_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let Some(path) = url.strip_prefix("sqlite://") else {
+        return Ok(());
+    };
+    let path = path.split('?').next().unwrap_or_default();
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => {
+            crate::config::create_private_dir(dir)
+                .with_context(|| format!("cannot create data folder {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}

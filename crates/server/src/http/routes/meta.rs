@@ -1,0 +1,57 @@
+//! JWKS, health, metrics, OpenAPI.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::http::state::AppState;
+
+/// The OpenAPI document, also at docs/openapi.json.
+const OPENAPI: &str = include_str!("../../../../../docs/openapi.json");
+
+pub(super) async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.auth.verifying_keys().public_jwks()),
+    )
+}
+
+pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let revocations = state.auth.revocations();
+    let lag = revocations.lag();
+    let stale = state.config.revocation.max_lag.is_some_and(|max| lag > max);
+    // "lagging" once the view is older than three safety polls: the store
+    // is unreachable; tokens are still verified (unless fail-closed).
+    let lagging = lag > 3 * state.config.revocation.poll;
+    Json(serde_json::json!({
+        "status": if stale { "stale" } else if lagging { "lagging" } else { "ok" },
+        "revocation_lag_ms": u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
+        "revocation_last_event": revocations.list().last_id(),
+        "revocation_push": if state.listening.load(Ordering::Relaxed) { "listening" } else { "polling" },
+    }))
+}
+
+pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let list = state.auth.revocations().list();
+    let body = state.metrics.render(&crate::http::metrics::Snapshot {
+        store_queries: state.auth.store_queries(),
+        denylist: list.denylist_len(),
+        versions: list.versions_len(),
+        lag: state.auth.revocations().lag(),
+        cache: state.verifier.cache_stats(),
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+pub(super) async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}

@@ -1,0 +1,64 @@
+//! Application state: built once at start, shared by every request.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use passcard_axum::{KeySource, Verifier, access_policy};
+use passcard_jwt::Clock;
+
+use super::metrics::Metrics;
+use crate::config::Config;
+use crate::domain::Auth;
+
+/// Everything a request may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The parts of [`AppState`].
+#[non_exhaustive]
+pub struct Inner {
+    /// The checked configuration.
+    pub config: Config,
+    /// The domain: accounts, tokens, sessions, revocations.
+    pub auth: Auth,
+    /// The verification pipeline for Bearer tokens (shared with resource
+    /// servers: passcard-axum).
+    pub verifier: Verifier,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Whether the revocation push channel (PostgreSQL LISTEN) is up.
+    pub listening: Arc<AtomicBool>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the domain (store, keys, revocation log) for `config`, taking
+    /// time from `clock`: everything a server needs before it listens.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let auth = Auth::open(&config, clock.clone()).await?;
+        let t = &config.tokens;
+        let mut verifier = Verifier::new(
+            KeySource::from(auth.verifying_keys().clone()),
+            access_policy(t.issuer.clone(), t.audience.clone(), t.leeway),
+        )
+        .with_clock(clock)
+        .with_cache(config.verify_cache)
+        .with_revocations(auth.revocations().list().clone());
+        if let Some(max) = config.revocation.max_lag {
+            verifier = verifier.with_max_lag(max);
+        }
+        Ok(Self(Arc::new(Inner {
+            config,
+            auth,
+            verifier,
+            metrics: Metrics::new(),
+            listening: Arc::new(AtomicBool::new(false)),
+        })))
+    }
+}

@@ -1,0 +1,180 @@
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use passcard_testkit::{PASSWORD, Setup};
+use serde_json::json;
+
+crate::contract::contract!(
+    every: [
+        registration_rules,
+        login_answers_unknown_user_and_wrong_password_alike,
+        repeated_login_failures_get_429_until_the_window_ends,
+        bad_requests_get_4xx_problems_never_5xx,
+    ],
+    tokens: [login_answers_a_token_pair],
+    sessions: [],
+);
+
+async fn registration_rules(setup: Setup) {
+    let app = setup.start().await;
+    let a = app
+        .post("/v1/users")
+        .json(&json!({"username": "Alice", "password": "long enough"}))
+        .send()
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.body["username"], "alice");
+    assert_eq!(a.body["role"], "user");
+    assert!(a.body["id"].as_i64().is_some());
+    assert!(a.body.get("password_hash").is_none());
+
+    let dup = app
+        .post("/v1/users")
+        .json(&json!({"username": "alice", "password": "long enough"}))
+        .send()
+        .await;
+    dup.assert_problem(StatusCode::CONFLICT, "username-taken");
+    for (username, password) in [
+        ("al", "long enough"),
+        ("bad name", "long enough"),
+        ("-x-", "long enough"),
+        ("bob", "short"),
+    ] {
+        let a = app
+            .post("/v1/users")
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await;
+        a.assert_problem(StatusCode::BAD_REQUEST, "bad-request");
+    }
+
+    let closed = Setup::new(app.kind())
+        .config(|c| c.accounts.open_registration = false)
+        .start()
+        .await;
+    let a = closed
+        .post("/v1/users")
+        .json(&json!({"username": "carol", "password": "long enough"}))
+        .send()
+        .await;
+    a.assert_problem(StatusCode::FORBIDDEN, "registration-closed");
+}
+
+async fn login_answers_unknown_user_and_wrong_password_alike(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    app.login("alice").await;
+    let wrong = app
+        .post("/v1/login")
+        .json(&json!({"username": "alice", "password": "not her password"}))
+        .send()
+        .await;
+    let unknown = app
+        .post("/v1/login")
+        .json(&json!({"username": "nobody", "password": "not her password"}))
+        .send()
+        .await;
+    wrong.assert_problem(StatusCode::UNAUTHORIZED, "invalid-credentials");
+    assert_eq!(
+        wrong.text, unknown.text,
+        "same body for unknown user and wrong password"
+    );
+    assert_eq!(wrong.status, unknown.status);
+    assert_eq!(
+        app.metric("passcard_logins_total{outcome=\"failure\"}")
+            .await,
+        2.0
+    );
+}
+
+async fn login_answers_a_token_pair(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let a = app.login("alice").await.answer;
+    assert_eq!(a.body["token_type"], "Bearer");
+    assert_eq!(a.body["expires_in"], 300);
+    assert_eq!(a.body["refresh_expires_in"], 14 * 86_400);
+    assert_eq!(a.str("refresh_token").len(), 43);
+    assert_eq!(a.str("access_token").split('.').count(), 3);
+}
+
+async fn repeated_login_failures_get_429_until_the_window_ends(setup: Setup) {
+    let app = setup
+        .config(|c| c.accounts.login_max_failures = 3)
+        .start()
+        .await;
+    app.seed("alice", "user").await;
+    let attempt = |password: &'static str| {
+        app.post("/v1/login")
+            .json(&json!({"username": "alice", "password": password}))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            attempt("wrong password").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Now even the right password waits, for the rest of the window.
+    let a = attempt(PASSWORD).await;
+    a.assert_problem(StatusCode::TOO_MANY_REQUESTS, "too-many-requests");
+    assert_eq!(a.header("retry-after"), "900", "the whole 15-minute window");
+    app.clock.advance(Duration::from_secs(300));
+    assert_eq!(attempt(PASSWORD).await.header("retry-after"), "600");
+    app.clock.advance(Duration::from_secs(599));
+    assert_eq!(attempt(PASSWORD).await.header("retry-after"), "1");
+    app.clock.advance(Duration::from_secs(1));
+    assert_eq!(attempt(PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(
+        app.metric("passcard_logins_total{outcome=\"rate_limited\"}")
+            .await,
+        3.0
+    );
+}
+
+async fn bad_requests_get_4xx_problems_never_5xx(setup: Setup) {
+    let app = setup.start().await;
+    let cases = [
+        (
+            app.post("/v1/users").body("application/json", "{not json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            app.post("/v1/users").body("text/plain", "{}"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            app.post("/v1/users").json(&json!({"username": "x"})),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            app.post("/v1/users")
+                .json(&json!({"username": 1, "password": 2})),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            app.post("/v1/users")
+                .json(&json!({"username": "a".repeat(20_000), "password": "p"})),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            app.post("/v1/login").json(&json!([1, 2])),
+            StatusCode::BAD_REQUEST,
+        ),
+        (app.get("/nope"), StatusCode::NOT_FOUND),
+        (
+            app.call(axum::http::Method::DELETE, "/v1/me"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ];
+    for (call, status) in cases {
+        let a = call.send().await;
+        assert_eq!(a.status, status, "{}", a.text);
+        assert_eq!(
+            a.header("content-type"),
+            "application/problem+json",
+            "{}",
+            a.text
+        );
+    }
+}

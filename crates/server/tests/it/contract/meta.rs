@@ -1,0 +1,107 @@
+use axum::http::StatusCode;
+use passcard_jwt::{Algorithm, Clock as _, SigningKey};
+use passcard_testkit::{Setup, TempDir};
+use serde_json::json;
+
+crate::contract::contract!(
+    every: [health_metrics_and_openapi],
+    tokens: [
+        an_hmac_server_publishes_no_keys,
+        an_eddsa_key_file_is_published_in_jwks,
+    ],
+    sessions: [],
+);
+
+async fn health_metrics_and_openapi(setup: Setup) {
+    let app = setup.start().await;
+    let h = app.get("/healthz").send().await;
+    assert_eq!(h.body["status"], "ok", "{}", h.text);
+    assert_eq!(h.body["revocation_lag_ms"], 0);
+    assert_eq!(h.body["revocation_last_event"], 0);
+
+    let m = app.get("/metrics").send().await;
+    for name in [
+        "passcard_http_requests_total",
+        "passcard_token_verification_failures_total",
+        "passcard_store_queries_total",
+        "passcard_denylist_entries",
+        "passcard_user_version_entries",
+        "passcard_logins_total",
+        "passcard_refreshes_total",
+        "passcard_revocation_lag_seconds",
+        "passcard_verify_cache_hits_total",
+        "passcard_verify_cache_misses_total",
+    ] {
+        assert!(m.text.contains(name), "{name} missing:\n{}", m.text);
+    }
+
+    let spec = app.get("/openapi.json").send().await;
+    assert_eq!(spec.status, StatusCode::OK);
+    assert_eq!(spec.body["openapi"], "3.1.0");
+    for (path, method) in [
+        ("/v1/users", "post"),
+        ("/v1/login", "post"),
+        ("/v1/refresh", "post"),
+        ("/v1/me", "get"),
+        ("/v1/logout", "post"),
+        ("/v1/logout-all", "post"),
+        ("/v1/users/{id}/role", "put"),
+        ("/v1/users/{id}/ban", "post"),
+        ("/.well-known/jwks.json", "get"),
+        ("/healthz", "get"),
+        ("/metrics", "get"),
+        ("/openapi.json", "get"),
+        ("/v1/verify", "get"),
+        ("/v1/revocations", "get"),
+        ("/v1/revocations/stream", "get"),
+    ] {
+        assert!(
+            spec.body["paths"][path][method].is_object(),
+            "{method} {path} not documented"
+        );
+    }
+}
+
+async fn an_hmac_server_publishes_no_keys(setup: Setup) {
+    let app = setup.start().await;
+    let jwks = app.get("/.well-known/jwks.json").send().await;
+    assert_eq!(jwks.body, json!({"keys": []}));
+    assert_eq!(jwks.header("cache-control"), "public, max-age=300");
+}
+
+/// Writes `key`'s private JWK to `dir/key.json` (mode 0600).
+pub(crate) fn key_file(dir: &std::path::Path, key: &SigningKey) -> std::path::PathBuf {
+    let path = dir.join("key.json");
+    std::fs::write(&path, serde_json::to_string(&key.to_private_jwk()).unwrap()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path
+}
+
+async fn an_eddsa_key_file_is_published_in_jwks(setup: Setup) {
+    let dir = TempDir::new("jwks");
+    let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let file = key_file(&dir, &key);
+    let app = setup
+        .config(move |c| c.keys.source = Some(passcard::config::KeySource::File(file)))
+        .start()
+        .await;
+    let jwks = app.get("/.well-known/jwks.json").send().await;
+    assert_eq!(jwks.body["keys"][0]["kid"], key.kid());
+    assert!(jwks.body["keys"][0].get("d").is_none());
+    app.seed("alice", "user").await;
+    let access = app.login("alice").await.cred.token().to_owned();
+    // Anyone with the JWKS can verify it.
+    let keys =
+        passcard_jwt::KeySet::from_jwks(&passcard_jwt::JwkSet::from_json(&jwks.text).unwrap())
+            .unwrap();
+    let policy = passcard_axum::access_policy("passcard", "passcard", std::time::Duration::ZERO);
+    let claims = keys
+        .verify::<passcard_axum::AccessClaims>(&access, &policy, app.clock.now())
+        .unwrap()
+        .claims;
+    assert_eq!(claims.role, "user");
+}

@@ -1,0 +1,189 @@
+use axum::http::StatusCode;
+use passcard_testkit::{PASSWORD, Setup, TestApp};
+use serde_json::json;
+
+crate::contract::contract!(
+    every: [
+        logout_ends_this_login_only,
+        logout_all_ends_every_login,
+        a_role_change_reaches_the_next_request,
+        a_ban_stops_requests_and_logins,
+        admin_routes_check_the_role_and_their_input,
+    ],
+    tokens: [],
+    sessions: [],
+);
+
+async fn logout_ends_this_login_only(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let first = app.login("alice").await;
+    let second = app.login("alice").await;
+    let out = app.logout(&first.cred).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert_eq!(app.me(&first.cred).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.me(&second.cred).await.status,
+        StatusCode::OK,
+        "the other login lives on"
+    );
+    if app.is_session() {
+        assert!(out.header("set-cookie").contains("Max-Age=0"), "{out:?}");
+    } else {
+        app.me(&first.cred).await.assert_invalid_token();
+        app.refresh(first.refresh_token())
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED, "invalid-refresh-token");
+        assert_eq!(
+            app.refresh(second.refresh_token()).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(app.metric("passcard_denylist_entries").await, 1.0);
+    }
+}
+
+async fn logout_all_ends_every_login(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    app.seed("bob", "user").await;
+    let a1 = app.login("alice").await;
+    let a2 = app.login("alice").await;
+    let b = app.login("bob").await;
+    assert_eq!(
+        app.logout_all(&a2.cred).await.status,
+        StatusCode::NO_CONTENT
+    );
+    for login in [&a1, &a2] {
+        assert_eq!(app.me(&login.cred).await.status, StatusCode::UNAUTHORIZED);
+        if let Some(refresh) = &login.refresh {
+            app.refresh(refresh)
+                .await
+                .assert_problem(StatusCode::UNAUTHORIZED, "invalid-refresh-token");
+        }
+    }
+    assert_eq!(
+        app.me(&b.cred).await.status,
+        StatusCode::OK,
+        "bob is untouched"
+    );
+    // A new login works (with a token of the new version).
+    let fresh = app.login("alice").await;
+    assert_eq!(app.me(&fresh.cred).await.status, StatusCode::OK);
+    if !app.is_session() {
+        assert_eq!(app.metric("passcard_user_version_entries").await, 1.0);
+    }
+}
+
+async fn set_role(
+    app: &TestApp,
+    admin: &passcard_testkit::Cred,
+    id: i64,
+    role: &str,
+) -> passcard_testkit::Answer {
+    app.put(&format!("/v1/users/{id}/role"))
+        .auth(admin)
+        .json(&json!({"role": role}))
+        .send()
+        .await
+}
+
+async fn a_role_change_reaches_the_next_request(setup: Setup) {
+    let app = setup.start().await;
+    let alice = app.seed("alice", "user").await;
+    app.seed("root", "admin").await;
+    let login = app.login("alice").await;
+    let root = app.login("root").await;
+    assert_eq!(app.me(&login.cred).await.body["role"], "user");
+
+    let a = set_role(&app, &root.cred, alice, "admin").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["role"], "admin");
+    assert_eq!(a.body["id"], alice);
+
+    if app.is_session() {
+        // The session reads the user: the very next request sees it.
+        assert_eq!(app.me(&login.cred).await.body["role"], "admin");
+    } else {
+        // The stale token stops working at once, and a refresh gives the
+        // new role.
+        app.me(&login.cred).await.assert_invalid_token();
+        let r = app.refresh(login.refresh_token()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let me = app
+            .get("/v1/me")
+            .bearer(&r.str("access_token"))
+            .send()
+            .await;
+        assert_eq!(me.body["role"], "admin", "{}", me.text);
+    }
+}
+
+async fn a_ban_stops_requests_and_logins(setup: Setup) {
+    let app = setup.start().await;
+    let alice = app.seed("alice", "user").await;
+    app.seed("root", "admin").await;
+    let login = app.login("alice").await;
+    let root = app.login("root").await;
+    let ban = |id: i64, cred: &passcard_testkit::Cred| {
+        app.post(&format!("/v1/users/{id}/ban")).auth(cred).send()
+    };
+    ban(alice, &login.cred)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "insufficient-scope");
+    let a = ban(alice, &root.cred).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    assert_eq!(app.me(&login.cred).await.status, StatusCode::UNAUTHORIZED);
+    if let Some(refresh) = &login.refresh {
+        app.refresh(refresh)
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED, "invalid-refresh-token");
+    }
+    let again = app
+        .post("/v1/login")
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await;
+    again.assert_problem(StatusCode::UNAUTHORIZED, "invalid-credentials");
+    ban(424_242, &root.cred)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not-found");
+}
+
+async fn admin_routes_check_the_role_and_their_input(setup: Setup) {
+    let app = setup.start().await;
+    let alice = app.seed("alice", "user").await;
+    app.seed("root", "admin").await;
+    let user = app.login("alice").await;
+    let root = app.login("root").await;
+
+    let a = set_role(&app, &user.cred, alice, "admin").await;
+    a.assert_problem(StatusCode::FORBIDDEN, "insufficient-scope");
+    assert_eq!(
+        a.header("www-authenticate"),
+        r#"Bearer realm="passcard", error="insufficient_scope", scope="admin""#
+    );
+    set_role(&app, &root.cred, alice, "superuser")
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "bad-request");
+    let unknown_field = app
+        .put(&format!("/v1/users/{alice}/role"))
+        .auth(&root.cred)
+        .json(&json!({"rol": "admin"}))
+        .send()
+        .await;
+    unknown_field.assert_problem(StatusCode::BAD_REQUEST, "bad-request");
+    set_role(&app, &root.cred, 99_999, "user")
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not-found");
+    app.put("/v1/users/abc/role")
+        .auth(&root.cred)
+        .json(&json!({"role": "user"}))
+        .send()
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "bad-request");
+    assert_eq!(
+        app.me(&user.cred).await.body["role"],
+        "user",
+        "nothing changed"
+    );
+}

@@ -1,0 +1,131 @@
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use passcard_testkit::{Cred, Setup};
+
+crate::contract::contract!(
+    every: [],
+    tokens: [],
+    sessions: [
+        login_sets_a_safe_cookie_and_no_token,
+        malformed_and_forged_cookies_get_401,
+        there_is_no_refresh_in_session_mode,
+        cookie_authenticated_unsafe_requests_need_csrf_proof,
+        a_session_ends_when_idle_or_at_its_lifetime,
+    ],
+);
+
+async fn login_sets_a_safe_cookie_and_no_token(setup: Setup) {
+    let app = setup.start().await;
+    let id = app.seed("alice", "user").await;
+    let login = app.login("alice").await;
+    let a = &login.answer;
+    let set = a.header("set-cookie");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    assert!(!set.contains("Secure"), "Secure only when configured");
+    assert!(
+        a.body.get("access_token").is_none(),
+        "no tokens in session mode"
+    );
+    assert_eq!(a.body["user"]["id"], id);
+    assert_eq!(a.body["expires_in"], 43_200);
+    assert_eq!(a.body["idle_expires_in"], 1800);
+    let Cred::Cookie(cookie) = &login.cred else {
+        panic!("a session login gives a cookie")
+    };
+    assert_eq!(cookie.len(), "passcard_session=".len() + 43);
+
+    let secure = passcard_testkit::Setup::new(app.kind())
+        .config(|c| {
+            if let passcard::config::Mode::Session(s) = &mut c.mode {
+                s.cookie_secure = true;
+            }
+        })
+        .start()
+        .await;
+    secure.seed("bob", "user").await;
+    let a = secure.login("bob").await.answer;
+    assert!(a.header("set-cookie").contains("; Secure"), "{a:?}");
+}
+
+async fn malformed_and_forged_cookies_get_401(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let Cred::Cookie(cookie) = app.login("alice").await.cred else {
+        panic!("a cookie")
+    };
+    let forged = format!("passcard_session={}", "A".repeat(43));
+    for bad in [
+        forged.as_str(),
+        "passcard_session=short",
+        "passcard_session=",
+        "other=1",
+        &format!("{cookie}x"),
+    ] {
+        let a = app.get("/v1/me").cookie(bad).send().await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{bad}: {}", a.text);
+    }
+    let me = app.get("/v1/me").cookie(&cookie).send().await;
+    assert_eq!(me.status, StatusCode::OK, "a GET needs no CSRF proof");
+}
+
+async fn there_is_no_refresh_in_session_mode(setup: Setup) {
+    let app = setup.start().await;
+    app.refresh(&"A".repeat(43))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "wrong-mode");
+}
+
+async fn cookie_authenticated_unsafe_requests_need_csrf_proof(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let Cred::Cookie(cookie) = app.login("alice").await.cred else {
+        panic!("a cookie")
+    };
+    let logout_all = || {
+        app.post("/v1/logout-all")
+            .header("host", "auth.example")
+            .cookie(&cookie)
+    };
+    // Cross-site: no header, a foreign Origin, the right host on another
+    // scheme's port.
+    for call in [
+        logout_all(),
+        logout_all().header("origin", "https://evil.example"),
+        logout_all().header("origin", "https://auth.example.evil.example"),
+    ] {
+        let a = call.send().await;
+        a.assert_problem(StatusCode::FORBIDDEN, "cross-site");
+    }
+    // Same origin passes.
+    let same = logout_all()
+        .header("origin", "https://auth.example")
+        .send()
+        .await;
+    assert_eq!(same.status, StatusCode::NO_CONTENT, "{}", same.text);
+    // logout-all ended the session.
+    let me = app.get("/v1/me").cookie(&cookie).send().await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn a_session_ends_when_idle_or_at_its_lifetime(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let idle = app.login("alice").await.cred;
+    let busy = app.login("alice").await.cred;
+    // Used every 20 minutes, a session slides past its 30-minute idle
+    // expiry; the unused one ends.
+    for _ in 0..3 {
+        app.clock.advance(Duration::from_secs(20 * 60));
+        assert_eq!(app.me(&busy).await.status, StatusCode::OK);
+    }
+    assert_eq!(app.me(&idle).await.status, StatusCode::UNAUTHORIZED);
+    // Used or not, it ends 12 hours after login.
+    for _ in 0..33 {
+        app.clock.advance(Duration::from_secs(20 * 60));
+        let _ = app.me(&busy).await;
+    }
+    assert_eq!(app.me(&busy).await.status, StatusCode::UNAUTHORIZED);
+}

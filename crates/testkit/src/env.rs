@@ -1,0 +1,86 @@
+//! The services a test run may use, from the environment. A test that
+//! needs one that is not configured skips, and says so loudly (past the
+//! test harness's output capture, once per service and process); one that
+//! is configured but unreachable fails.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// The PostgreSQL server tests may create schemas on.
+pub const DATABASE_URL: &str = "PASSCARD_TEST_DATABASE_URL";
+/// The Redis server tests may keep keys on.
+pub const REDIS_URL: &str = "PASSCARD_TEST_REDIS_URL";
+/// The nginx binary; when set, a missing binary fails the test instead of
+/// skipping it (CI sets it after installing nginx).
+pub const NGINX: &str = "PASSCARD_TEST_NGINX";
+
+static SAID: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+/// Says, once per process, that tests needing `what` are skipped.
+pub fn skipped(what: &str, how: &str) {
+    let mut said = SAID.lock().unwrap_or_else(|p| p.into_inner());
+    if said
+        .get_or_insert_with(HashSet::new)
+        .insert(what.to_owned())
+    {
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {what} ({how}) ***\n");
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The PostgreSQL URL, or `None` after saying that `what` is skipped.
+pub fn postgres(what: &str) -> Option<String> {
+    let url = var(DATABASE_URL);
+    if url.is_none() {
+        skipped(
+            what,
+            "set PASSCARD_TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test",
+        );
+    }
+    url
+}
+
+/// The Redis URL, or `None` after saying that `what` is skipped.
+pub fn redis(what: &str) -> Option<String> {
+    let url = var(REDIS_URL);
+    if url.is_none() {
+        skipped(
+            what,
+            "set PASSCARD_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379",
+        );
+    }
+    url
+}
+
+/// The nginx binary: [`NGINX`] (which must exist), else one on the PATH or
+/// in the sbin folders; `None` after saying that `what` is skipped.
+pub fn nginx(what: &str) -> Option<PathBuf> {
+    if let Some(path) = var(NGINX) {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "{NGINX} is {}, which does not exist",
+            path.display()
+        );
+        return Some(path);
+    }
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
+        .map(|d| d.join("nginx"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        skipped(
+            what,
+            "install Debian's nginx-light or nginx, or set PASSCARD_TEST_NGINX",
+        );
+    }
+    found
+}

@@ -1,0 +1,35 @@
+//! # passcard-testkit
+//!
+//! What passcard's tests share, so no test crate copies another's:
+//!
+//! * [`ManualClock`]: time that moves only when a test says so, so expiry,
+//!   reuse windows and rate-limit windows are tested without sleeping.
+//! * [`mod@env`]: the services a run may use (PostgreSQL, Redis, nginx), read
+//!   from the environment, with a loud message when a test skips.
+//! * [`TempSchema`], [`TempPrefix`], [`TempDir`]: a PostgreSQL schema, a
+//!   Redis key prefix and a folder of a test's own, gone afterwards.
+//! * [`Setup`] and [`TestApp`]: a passcard server on one
+//!   [configuration](Setup) of the matrix (SQLite or PostgreSQL, tokens or
+//!   sessions, sessions in Redis), driven through its router without a
+//!   socket; [`TestServer`] is the same on a real loopback port.
+//! * [`poll_until`]: the one way to wait for something that happens
+//!   elsewhere (another instance, a background task).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::missing_panics_doc,
+    reason = "test scaffolding: a failure is a failed test"
+)]
+
+mod app;
+mod call;
+mod clock;
+pub mod env;
+mod poll;
+mod store;
+
+pub use app::{Kind, PASSWORD, Setup, TestApp, TestServer};
+pub use call::{Answer, Call, Cred, Login};
+pub use clock::ManualClock;
+pub use poll::poll_until;
+pub use store::{TempDir, TempPrefix, TempSchema};
