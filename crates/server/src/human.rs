@@ -18,7 +18,7 @@ pub struct HumanDuration(pub Duration);
 impl std::fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0.subsec_millis() {
-            0 => f.write_str(&span_exact(self.0.as_secs())),
+            0 => f.write_str(&spell(self.0.as_secs(), usize::MAX)),
             _ => write!(f, "{}ms", self.0.as_millis()),
         }
     }
@@ -29,24 +29,6 @@ impl std::str::FromStr for HumanDuration {
     fn from_str(s: &str) -> Result<Self, String> {
         parse_duration(s).map(Self)
     }
-}
-
-/// Every unit of a whole number of seconds: `14d`, `1h 30m`, `90s` reads
-/// `1m 30s`.
-fn span_exact(secs: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
-    if secs == 0 {
-        return "0s".to_owned();
-    }
-    let mut parts = Vec::new();
-    let mut rest = secs;
-    for (size, name) in UNITS {
-        if rest >= size {
-            parts.push(format!("{}{name}", rest / size));
-            rest %= size;
-        }
-    }
-    parts.join(" ")
 }
 
 /// Parses a point in time: Unix seconds, or an RFC 3339 date.
@@ -75,6 +57,13 @@ pub fn date(secs: u64) -> String {
 
 /// A span in its two largest units: `4m 12s`, `3h`, `2d 5h`.
 pub fn span(secs: u64) -> String {
+    spell(secs, 2)
+}
+
+/// A span in at most `most` units, largest first. Past two, every unit
+/// with a count is written (`1h 30s` is exact); up to two, they are
+/// adjacent (`1h 0m` reads worse than `1h`).
+fn spell(secs: u64, most: usize) -> String {
     const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
     if secs == 0 {
         return "0s".to_owned();
@@ -85,11 +74,10 @@ pub fn span(secs: u64) -> String {
         if rest >= size {
             parts.push(format!("{}{name}", rest / size));
             rest %= size;
-        } else if !parts.is_empty() {
-            // Keep the two units adjacent: "1h 0m" reads worse than "1h".
+        } else if most <= 2 && !parts.is_empty() {
             break;
         }
-        if parts.len() == 2 {
+        if parts.len() == most {
             break;
         }
     }
