@@ -202,7 +202,7 @@ pub struct TestApp {
 /// The argon2id hash of [`PASSWORD`], computed once.
 fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| passcard::domain::passwords::hash_now(PASSWORD).unwrap())
+    HASH.get_or_init(|| passcard::domain::hash_password(PASSWORD).unwrap())
 }
 
 impl TestApp {

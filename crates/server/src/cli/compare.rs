@@ -13,8 +13,7 @@ use passcard_compare::{Instance, Launcher, Mode as CompareMode, Options, Running
 use passcard_jwt::{Clock as _, SystemClock};
 
 use crate::config::{Config, KeySource, Mode, SessionSettings};
-use crate::domain::passwords::hash_now;
-use crate::domain::user::Role;
+use crate::domain::{Role, hash_password};
 use crate::http::{AppState, RunningServer};
 use crate::human::HumanDuration;
 
@@ -85,7 +84,7 @@ impl Running for RunningServer {
 
     async fn create_admin(&self, name: &str, password: &str) -> anyhow::Result<()> {
         let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_now(&password)).await??;
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
         let now = i64::try_from(SystemClock::new().now().as_secs()).unwrap_or(i64::MAX);
         self.state
             .auth

@@ -11,8 +11,7 @@ use passcard_store::{Store, StoreError};
 
 use super::DataArgs;
 use crate::config::redact_url;
-use crate::domain::passwords::hash_now;
-use crate::domain::user::{Role, Username, check_new_password};
+use crate::domain::{Role, Username, check_new_password, hash_password};
 
 /// `passcard user …`.
 #[derive(Debug, Subcommand)]
@@ -112,7 +111,7 @@ async fn add(store: &dyn Store, a: &UserAddArgs) -> anyhow::Result<ExitCode> {
     let name = Username::parse(&a.name)?;
     let role = role(&a.role)?;
     let password = read_password()?;
-    let hash = tokio::task::spawn_blocking(move || hash_now(&password)).await??;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
     match store
         .create_user(name.as_str(), &hash, role.as_str(), now())
         .await

@@ -10,7 +10,7 @@ use crate::config::{Config, Keys, create_private_dir};
 
 /// The configured key, or the one generated in the data folder on first
 /// start (with a warning saying how to set one's own).
-pub fn load_or_generate(config: &Config) -> anyhow::Result<Keys> {
+pub(super) fn load_or_generate(config: &Config) -> anyhow::Result<Keys> {
     if let Some(source) = &config.keys.source {
         return source.load_with(config.keys.signing_kid.as_deref());
     }
@@ -34,7 +34,7 @@ pub fn load_or_generate(config: &Config) -> anyhow::Result<Keys> {
 
 /// Writes a new file readable only by its owner.
 #[cfg(unix)]
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut f = std::fs::OpenOptions::new()

@@ -16,7 +16,7 @@ use std::time::Duration;
 /// In memory, per instance, bounded: at most [`MAX_KEYS`] keys are tracked;
 /// past that, expired entries are swept (at most once a second) and new
 /// keys go untracked until there is room, which a warning reports.
-pub struct LoginLimiter {
+pub(super) struct LoginLimiter {
     max: u32,
     window: Duration,
     inner: Mutex<Inner>,
@@ -28,11 +28,11 @@ struct Inner {
 }
 
 /// The most keys tracked at once.
-pub const MAX_KEYS: usize = 100_000;
+pub(super) const MAX_KEYS: usize = 100_000;
 
 /// The limiter key of a client address: the address itself for IPv4, its
 /// /64 prefix for IPv6 (one host usually holds a whole /64).
-pub fn client_key(ip: IpAddr) -> String {
+pub(super) fn client_key(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -47,7 +47,7 @@ pub fn client_key(ip: IpAddr) -> String {
 
 impl LoginLimiter {
     /// A limiter allowing `max` unsuccessful attempts per `window`.
-    pub fn new(max: u32, window: Duration) -> Self {
+    pub(super) fn new(max: u32, window: Duration) -> Self {
         Self {
             max,
             window,
@@ -60,7 +60,7 @@ impl LoginLimiter {
 
     /// Counts an attempt for every key, or `Err(retry_after)` without
     /// counting when any key is locked.
-    pub fn attempt(&self, keys: &[&str], now: Duration) -> Result<(), Duration> {
+    pub(super) fn attempt(&self, keys: &[&str], now: Duration) -> Result<(), Duration> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut wait: Option<Duration> = None;
         for key in keys {
@@ -112,7 +112,7 @@ impl LoginLimiter {
 
     /// A successful login: the user's failures are forgotten and the
     /// address gets its attempt back.
-    pub fn succeeded(&self, user_key: &str, addr_key: &str) {
+    pub(super) fn succeeded(&self, user_key: &str, addr_key: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.counts.remove(user_key);
         if let Some(entry) = inner.counts.get_mut(addr_key) {

@@ -4,14 +4,14 @@
 
 mod accounts;
 mod error;
-pub mod keys;
-pub mod limiter;
-pub mod passwords;
+mod keys;
+mod limiter;
+mod passwords;
 mod refresh;
 pub mod revocation;
 mod sessions;
-pub mod tokens;
-pub mod user;
+mod tokens;
+mod user;
 
 use std::sync::Arc;
 
@@ -25,8 +25,10 @@ pub use accounts::{Grant, Login, SessionGrant, TokenPair};
 pub use error::{Error, Invalid};
 use limiter::LoginLimiter;
 use passwords::Passwords;
+pub use passwords::hash_now as hash_password;
 use revocation::Revocations;
-pub use user::Role;
+pub(crate) use tokens::is_refresh_token_shaped;
+pub use user::{MAX_PASSWORD, MIN_PASSWORD, Role, Username, check_new_password};
 
 use crate::config::{AccountPolicy, Config, Mode, TokenPolicy, redact_url};
 

@@ -21,7 +21,7 @@ const QUEUE_WAIT: Duration = Duration::from_secs(10);
 /// Hashes and verifies passwords on the blocking pool, at most
 /// `concurrency` at a time, so logins cannot starve token verification.
 #[derive(Clone)]
-pub struct Passwords {
+pub(super) struct Passwords {
     permits: Arc<Semaphore>,
     /// A real hash of a random password: unknown users are checked against
     /// it, so they cost the same time as known ones.
@@ -49,7 +49,7 @@ fn verify_blocking(password: &[u8], phc: &str) -> bool {
 
 impl Passwords {
     /// Sets up hashing with `concurrency` slots; computes the dummy hash.
-    pub async fn new(concurrency: usize) -> Result<Self, Error> {
+    pub(super) async fn new(concurrency: usize) -> Result<Self, Error> {
         let dummy = tokio::task::spawn_blocking(|| {
             let mut random = [0u8; 32];
             aws_lc_rs::rand::fill(&mut random)
@@ -83,13 +83,17 @@ impl Passwords {
     }
 
     /// A PHC string for a new password.
-    pub async fn hash(&self, password: String) -> Result<String, Error> {
+    pub(super) async fn hash(&self, password: String) -> Result<String, Error> {
         self.run(move || hash_blocking(password.as_bytes())).await?
     }
 
     /// Whether `password` matches `phc`; with `None` (no such user), checks
     /// against the dummy hash and returns false, taking the same time.
-    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, Error> {
+    pub(super) async fn verify(
+        &self,
+        password: String,
+        phc: Option<String>,
+    ) -> Result<bool, Error> {
         let dummy = self.dummy.clone();
         self.run(move || match phc {
             Some(phc) => verify_blocking(password.as_bytes(), &phc),
@@ -102,7 +106,9 @@ impl Passwords {
     }
 }
 
-/// Hashes a password on the current thread (for the `passcard user` CLI).
+/// Hashes a password as the server stores it (argon2id, PHC string), on
+/// the current thread: for tools that write users into the store
+/// themselves (`passcard user add`, provisioning from another system).
 pub fn hash_now(password: &str) -> Result<String, Error> {
     hash_blocking(password.as_bytes())
 }

@@ -12,7 +12,7 @@ use crate::config::TokenPolicy;
 
 /// Signs an access token for `user` in refresh family `family`, valid
 /// from `now` for the policy's access lifetime.
-pub fn issue_access(
+pub(super) fn issue_access(
     key: &SigningKey,
     policy: &TokenPolicy,
     user: &User,
@@ -34,10 +34,10 @@ pub fn issue_access(
 }
 
 /// Length of a refresh token: 32 random bytes in base64url.
-pub const REFRESH_TOKEN_LEN: usize = 43;
+pub(super) const REFRESH_TOKEN_LEN: usize = 43;
 
 /// A fresh refresh token: 256 bits from the OS CSPRNG, base64url.
-pub fn new_refresh_token() -> Result<String, Error> {
+pub(super) fn new_refresh_token() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes)
         .map_err(|_| Error::internal("the system random number generator failed"))?;
@@ -46,7 +46,7 @@ pub fn new_refresh_token() -> Result<String, Error> {
 
 /// Whether `token` has the shape of a refresh token (checked before any
 /// hashing or lookup).
-pub fn is_refresh_token_shaped(token: &str) -> bool {
+pub(crate) fn is_refresh_token_shaped(token: &str) -> bool {
     token.len() == REFRESH_TOKEN_LEN
         && token
             .bytes()
@@ -54,7 +54,7 @@ pub fn is_refresh_token_shaped(token: &str) -> bool {
 }
 
 /// What the store keeps of a refresh token: its SHA-256.
-pub fn refresh_hash(token: &str) -> [u8; 32] {
+pub(super) fn refresh_hash(token: &str) -> [u8; 32] {
     let d = digest::digest(&digest::SHA256, token.as_bytes());
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
@@ -64,13 +64,13 @@ pub fn refresh_hash(token: &str) -> [u8; 32] {
 /// The successor of a refresh token: a MAC of it under a server secret.
 /// Deterministic, so a retry of the same rotation gets the same successor
 /// without the server ever storing a token in plaintext.
-pub fn successor(mac_key: &hmac::Key, token: &str) -> String {
+pub(super) fn successor(mac_key: &hmac::Key, token: &str) -> String {
     URL_SAFE_NO_PAD.encode(hmac::sign(mac_key, token.as_bytes()).as_ref())
 }
 
 /// A short public label of a session (its hash's first 16 bytes, base64url),
 /// shown where a token would show its `jti`.
-pub fn session_label(hash: &[u8; 32]) -> String {
+pub(super) fn session_label(hash: &[u8; 32]) -> String {
     URL_SAFE_NO_PAD.encode(&hash[..16])
 }
 

@@ -105,7 +105,7 @@ async fn session(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         state.metrics.verify_failure(reason);
         ApiError::Domain(Error::Unauthenticated { reason })
     };
-    if !crate::domain::tokens::is_refresh_token_shaped(id) {
+    if !crate::domain::is_refresh_token_shaped(id) {
         return Err(refused("malformed"));
     }
     cookie::check_csrf(parts)?;
