@@ -56,6 +56,10 @@ pub enum Error {
         /// The algorithm of the selected key.
         key: Algorithm,
     },
+    /// The header carries a member only a JWE defines (`enc`, `zip`):
+    /// the token is encrypted, or dressed to confuse (RFC 7516 section 9).
+    #[error("a JWS header must not carry \"{0}\", which only a JWE has")]
+    JweHeader(&'static str),
     /// The header lists a critical extension passcard does not understand.
     #[error("unsupported critical header parameter \"{0}\"")]
     UnsupportedCritical(String),
@@ -155,7 +159,9 @@ impl Error {
             Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",
             Self::UnknownKid(_) | Self::MissingKid { .. } | Self::NoKeys => "unknown_key",
             Self::AlgorithmMismatch { .. } => "algorithm_mismatch",
-            Self::UnsupportedCritical(_) | Self::UnencodedPayload => "unsupported_header",
+            Self::UnsupportedCritical(_) | Self::UnencodedPayload | Self::JweHeader(_) => {
+                "unsupported_header"
+            }
             Self::BadSignature => "bad_signature",
             Self::InvalidClaim { .. } | Self::MissingClaim(_) | Self::Claims(_) => "invalid_claims",
             Self::Expired { .. } => "expired",

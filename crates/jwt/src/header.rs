@@ -118,6 +118,15 @@ impl<'a> RawHeader<'a> {
                 return Err(Error::UnsupportedCritical(printable(
                     first.decode()?.as_bytes(),
                 )));
+            } else if *name == *b"enc" || *name == *b"zip" {
+                // Members only a JWE has (RFC 7516 9): this is an
+                // encrypted token, or one dressed to confuse a parser
+                // that would treat it as one.
+                return Err(Error::JweHeader(if *name == *b"enc" {
+                    "enc"
+                } else {
+                    "zip"
+                }));
             } else if *name == *b"b64" {
                 match value {
                     Value::Bool(true) => {}

@@ -143,6 +143,7 @@ struct Parser<'a> {
 }
 
 const SYNTAX: Error = Error::Malformed("invalid JSON");
+const LONE_SURROGATE: Error = Error::Malformed("lone surrogate in JSON string");
 
 impl<'a> Parser<'a> {
     #[inline]
@@ -301,6 +302,17 @@ impl<'a> Parser<'a> {
         Ok(&self.buf[start..self.pos])
     }
 
+    /// The code unit of the `\uXXXX` escape at `at` (the backslash).
+    fn hex_escape(&self, at: usize) -> Result<u32, Error> {
+        let hex = self.buf.get(at + 2..at + 6).ok_or(SYNTAX)?;
+        let mut unit = 0;
+        for &h in hex {
+            let digit = char::from(h).to_digit(16).ok_or(SYNTAX)?;
+            unit = unit * 16 + digit;
+        }
+        Ok(unit)
+    }
+
     /// A string starting at the opening quote.
     fn string(&mut self) -> Result<JStr<'a>, Error> {
         self.pos += 1;
@@ -335,13 +347,24 @@ impl<'a> Parser<'a> {
             match self.buf.get(self.pos + 1).copied() {
                 Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
                 Some(b'u') => {
-                    let Some(hex) = self.buf.get(self.pos + 2..self.pos + 6) else {
-                        return Err(SYNTAX);
-                    };
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return Err(SYNTAX);
-                    }
+                    let unit = self.hex_escape(self.pos)?;
                     self.pos += 6;
+                    // I-JSON (RFC 7493 2.1): no unpaired surrogate, which
+                    // no UTF-8 can hold and parsers would each repair
+                    // their own way.
+                    if (0xDC00..0xE000).contains(&unit) {
+                        return Err(LONE_SURROGATE);
+                    }
+                    if (0xD800..0xDC00).contains(&unit) {
+                        let low = match self.buf.get(self.pos..self.pos + 2) {
+                            Some(b"\\u") => self.hex_escape(self.pos)?,
+                            _ => return Err(LONE_SURROGATE),
+                        };
+                        if !(0xDC00..0xE000).contains(&low) {
+                            return Err(LONE_SURROGATE);
+                        }
+                        self.pos += 6;
+                    }
                 }
                 _ => return Err(SYNTAX),
             }

@@ -175,6 +175,26 @@ fn hostile_tokens_are_rejected_with_the_expected_error() {
             |e| matches!(e, Error::NotYetValid { .. })),
         ("issued in the future", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"iat":1800000031}"#),
             |e| matches!(e, Error::IssuedInFuture { .. })),
+        // RFC 7516 9: members only a JWE has.
+        ("enc in a JWS header", with_header(r#"{"alg":"HS256","kid":"k1","typ":"at+jwt","enc":"A256GCM"}"#),
+            |e| matches!(e, Error::JweHeader("enc"))),
+        ("zip in a JWS header", with_header(r#"{"alg":"HS256","kid":"k1","typ":"at+jwt","zip":"DEF"}"#),
+            |e| matches!(e, Error::JweHeader("zip"))),
+        ("escaped enc", with_header(r#"{"alg":"HS256","kid":"k1","typ":"at+jwt","\u0065nc":"A256GCM"}"#),
+            |e| matches!(e, Error::JweHeader("enc"))),
+        // RFC 7493 2.1: no unpaired surrogates, wherever they are.
+        ("lone high surrogate in a claim", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"x":"\ud800"}"#),
+            |e| matches!(e, Error::Malformed("lone surrogate in JSON string"))),
+        ("lone low surrogate in a claim", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"x":"a\udc00b"}"#),
+            |e| matches!(e, Error::Malformed("lone surrogate in JSON string"))),
+        ("high surrogate then a letter", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"\ud800\u0041","jti":"j","exp":1800000300}"#),
+            |e| matches!(e, Error::Malformed("lone surrogate in JSON string"))),
+        ("two high surrogates", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"x":["\ud800\ud800"]}"#),
+            |e| matches!(e, Error::Malformed("lone surrogate in JSON string"))),
+        ("lone surrogate in a member name", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"\udbff":1}"#),
+            |e| matches!(e, Error::Malformed("lone surrogate in JSON string"))),
+        ("lone surrogate in the header", with_header(r#"{"alg":"HS256","kid":"k1","typ":"at+jwt","x5t":"\ud800"}"#),
+            |e| matches!(e, Error::Malformed("lone surrogate in JSON string"))),
     ];
     let mut failures = Vec::new();
     for (name, token, expected) in &cases {
@@ -194,6 +214,8 @@ fn edge_values_that_are_valid() {
         r#"{"iss":"passcard","aud":["x","passcard"],"sub":"42","jti":"j","exp":1800000000.5,"nbf":1800000029.9,"iat":1800000030}"#,
         // Escaped registered names still count (and are checked).
         r#"{"\u0069ss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300}"#,
+        // A surrogate pair is one character (U+1F600).
+        r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"x":"\ud83d\ude00"}"#,
     ] {
         verify(&signed(GOOD_HEADER, claims)).unwrap_or_else(|e| panic!("{claims}: {e}"));
     }

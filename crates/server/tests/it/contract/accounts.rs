@@ -161,6 +161,14 @@ async fn bad_requests_get_4xx_problems_never_5xx(setup: Setup) {
             app.post("/v1/login").json(&json!([1, 2])),
             StatusCode::BAD_REQUEST,
         ),
+        // I-JSON (RFC 7493): an unpaired surrogate is no string.
+        (
+            app.post("/v1/users").body(
+                "application/json",
+                r#"{"username":"ali\ud800ce","password":"long enough"}"#,
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
         (app.get("/nope"), StatusCode::NOT_FOUND),
         (
             app.call(axum::http::Method::DELETE, "/v1/me"),
