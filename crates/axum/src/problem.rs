@@ -10,8 +10,10 @@ use axum::response::{IntoResponse, Response};
 /// The prefix of every problem `type`: `urn:passcard:problem:<slug>`.
 pub const PROBLEM_TYPE_PREFIX: &str = "urn:passcard:problem:";
 
-/// The realm of every challenge.
+/// The realm of access-token challenges.
 const REALM: &str = "passcard";
+/// The realm of service-credential challenges.
+const SERVICE_REALM: &str = "passcard-service";
 
 /// An `application/problem+json` answer with a stable `type`.
 #[derive(Clone, Debug)]
@@ -85,6 +87,13 @@ pub enum Challenge {
         /// The scope (role) needed.
         scope: &'static str,
     },
+    /// A service credential (the token services present to read the
+    /// revocation feed), not a user's access token, is missing or wrong:
+    /// its own realm, so no client mistakes one for the other.
+    ServiceCredential {
+        /// Whether one was presented.
+        presented: bool,
+    },
 }
 
 impl Challenge {
@@ -101,6 +110,12 @@ impl Challenge {
             Self::InsufficientScope { scope } => {
                 format!(r#"Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}""#)
             }
+            Self::ServiceCredential { presented: false } => {
+                format!(r#"Bearer realm="{SERVICE_REALM}""#)
+            }
+            Self::ServiceCredential { presented: true } => format!(
+                r#"Bearer realm="{SERVICE_REALM}", error="invalid_token", error_description="The service credential is invalid""#
+            ),
         };
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
     }
@@ -131,6 +146,18 @@ impl Challenge {
                 "insufficient-scope",
                 "Insufficient scope",
                 format!("this needs the {scope} role"),
+            ),
+            Self::ServiceCredential { presented: false } => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "service-credential-required",
+                "Service credential required",
+                "this endpoint is for services: send the service credential as Authorization: Bearer",
+            ),
+            Self::ServiceCredential { presented: true } => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-service-credential",
+                "The service credential is invalid",
+                "the service credential is invalid",
             ),
         }
     }

@@ -28,10 +28,19 @@ pub enum ApiError {
     /// No such path.
     #[error("not found")]
     NotFound,
+    /// The path exists, the method does not.
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
     /// The access token is missing, unreadable, invalid or revoked, or the
     /// revocation view is too old to tell (RFC 6750).
     #[error(transparent)]
     Unauthorized(#[from] Rejection),
+    /// The service credential (the feed token) is missing or wrong.
+    #[error("service credential refused")]
+    ServiceCredential {
+        /// Whether one was presented.
+        presented: bool,
+    },
     /// A cookie-authenticated unsafe request that may come from another
     /// site (no CSRF header, no same-origin `Origin`).
     #[error("cross-site request refused: send X-Passcard-CSRF or a same-origin Origin header")]
@@ -77,7 +86,16 @@ impl IntoResponse for ApiError {
                 detail,
             ),
             Self::NotFound => problem(S::NOT_FOUND, "not-found", "Not found", detail),
+            Self::MethodNotAllowed => problem(
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                detail,
+            ),
             Self::Unauthorized(rejection) => rejection.into_response(),
+            Self::ServiceCredential { presented } => {
+                Challenge::ServiceCredential { presented }.into_response()
+            }
             Self::CrossSite => problem(
                 S::FORBIDDEN,
                 "cross-site",

@@ -1,7 +1,8 @@
 //! Extractors whose rejections are problem+json answers: JSON bodies,
 //! path parameters, and the caller (a verified access token, or a session).
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -17,17 +18,31 @@ use super::state::AppState;
 use crate::config::Mode;
 use crate::domain::{Caller, Error};
 
-/// `axum::Json`, answering malformed bodies with problem+json.
+/// A JSON body, answering a malformed one with problem+json that names the
+/// rule broken (a missing field, an unknown one, a field's type) but never
+/// echoes what was sent.
 pub(crate) struct Json<T>(pub(crate) T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(e) => Err(json_rejection(&e)),
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
         }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("cannot read the request body".to_owned())
+            }
+        })?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| ApiError::BadRequest(body_error(&e)))?;
+        de.end()
+            .map_err(|_| ApiError::BadRequest("request body is not valid JSON".to_owned()))?;
+        Ok(Self(value))
     }
 }
 
@@ -37,21 +52,71 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-fn json_rejection(e: &JsonRejection) -> ApiError {
-    match e {
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        _ if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        JsonRejection::JsonDataError(e) => {
-            ApiError::BadRequest(format!("invalid request body: {}", e.body_text()))
+/// `application/json` or `application/<something>+json`.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json")
+            || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// What was wrong with a body, in the words of the rule it broke. serde's
+/// messages quote the value sent (`invalid type: string "…"`); only the
+/// field's name and what was expected are kept.
+fn body_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    use serde_json::error::Category;
+    let inner = e.inner();
+    if !matches!(inner.classify(), Category::Data) {
+        return "request body is not valid JSON".to_owned();
+    }
+    // Without the position suffix serde_json adds.
+    let message = inner.to_string();
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(m, _)| m);
+    let expected = message
+        .rsplit_once(", expected ")
+        .map(|(_, x)| plain_expected(x));
+    let path = e.path().to_string();
+    let field = if path == "." {
+        "the body".to_owned()
+    } else {
+        format!("`{path}`")
+    };
+    if message.starts_with("missing field") {
+        format!("invalid request body: {message}")
+    } else if message.starts_with("unknown field") {
+        match expected {
+            Some(x) => format!("invalid request body: unknown field; expected {x}"),
+            None => "invalid request body: unknown field".to_owned(),
         }
-        JsonRejection::JsonSyntaxError(_) => {
-            ApiError::BadRequest("request body is not valid JSON".to_owned())
-        }
-        other => ApiError::BadRequest(other.body_text()),
+    } else if let Some(x) = expected {
+        format!("invalid request body: {field} must be {x}")
+    } else {
+        "invalid request body".to_owned()
     }
 }
 
-/// `axum::extract::Path`, answering bad parameters with problem+json.
+/// serde's "expected" phrase, without Rust type names.
+fn plain_expected(x: &str) -> String {
+    if x.starts_with("struct ") || x.starts_with("a map") {
+        "a JSON object".to_owned()
+    } else {
+        x.to_owned()
+    }
+}
+
+/// `axum::extract::Path`, answering bad parameters with problem+json that
+/// names the parameter, not what was sent.
 pub(crate) struct Path<T>(pub(crate) T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
@@ -66,7 +131,33 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
 }
 
 fn path_rejection(e: &PathRejection) -> ApiError {
-    ApiError::BadRequest(format!("invalid path parameter: {}", e.body_text()))
+    use axum::extract::path::ErrorKind;
+    let message = match e {
+        PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+            ErrorKind::ParseErrorAtKey {
+                key, expected_type, ..
+            } => format!(
+                "invalid path parameter: `{key}` must be {}",
+                kind_of(expected_type)
+            ),
+            ErrorKind::ParseError { expected_type, .. } => {
+                format!(
+                    "invalid path parameter: it must be {}",
+                    kind_of(expected_type)
+                )
+            }
+            _ => "invalid path parameter".to_owned(),
+        },
+        _ => "invalid path parameter".to_owned(),
+    };
+    ApiError::BadRequest(message)
+}
+
+fn kind_of(rust_type: &str) -> &'static str {
+    match rust_type {
+        "i64" | "i32" | "u64" | "u32" => "an integer",
+        _ => "of another type",
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -4,14 +4,12 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use passcard_axum::Rejection;
 use passcard_axum::feed::{FEED_PAGE, FeedPage, RevocationEvent};
-use serde::Deserialize;
 
 use crate::domain::Caller;
 use crate::http::error::ApiError;
@@ -35,11 +33,47 @@ pub(super) async fn verify(caller: Caller) -> Response {
     r
 }
 
-#[derive(Deserialize)]
-pub(super) struct After {
-    #[serde(default)]
+/// The query of the feed: `after` (an event id, 0 by default) and, for
+/// pages, `limit` (1 to 1000, 1000 by default).
+struct FeedQuery {
     after: i64,
-    limit: Option<i64>,
+    limit: i64,
+}
+
+impl FeedQuery {
+    /// Parses the query, naming the parameter that is wrong but never
+    /// echoing what was sent.
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let page = i64::try_from(FEED_PAGE).unwrap_or(i64::MAX);
+        let mut q = Self {
+            after: 0,
+            limit: page,
+        };
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let number = || value.parse::<i64>().ok();
+            match name {
+                "after" => {
+                    q.after = number().filter(|n| *n >= 0).ok_or_else(|| {
+                        ApiError::BadRequest(
+                            "`after` must be an event id: an integer, 0 or more".to_owned(),
+                        )
+                    })?;
+                }
+                "limit" => {
+                    q.limit = number().filter(|n| (1..=page).contains(n)).ok_or_else(|| {
+                        ApiError::BadRequest(format!("`limit` must be an integer from 1 to {page}"))
+                    })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(q)
+    }
 }
 
 /// The feed is for services, authenticated with PASSCARD_FEED_TOKEN; it is
@@ -52,33 +86,29 @@ fn check_feed_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErro
         .get(AUTHORIZATION)
         .and_then(|v| passcard_axum::bearer_token(v.as_bytes()));
     let Some(presented) = presented else {
-        return Err(if headers.contains_key(AUTHORIZATION) {
-            Rejection::Malformed
-        } else {
-            Rejection::Missing
-        }
-        .into());
+        return Err(ApiError::ServiceCredential {
+            presented: headers.contains_key(AUTHORIZATION),
+        });
     };
     aws_lc_rs::constant_time::verify_slices_are_equal(presented.as_bytes(), expected.0.as_bytes())
-        .map_err(|_| Rejection::Malformed.into())
+        .map_err(|_| ApiError::ServiceCredential { presented: true })
 }
 
 /// `GET /v1/revocations?after=ID&limit=N`: events after an id, oldest first.
 pub(super) async fn revocations(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<After>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<FeedPage>, ApiError> {
     check_feed_token(&state, &headers)?;
-    let page = i64::try_from(FEED_PAGE).unwrap_or(i64::MAX);
-    let limit = q.limit.unwrap_or(page).clamp(1, page);
+    let q = FeedQuery::parse(query.as_deref())?;
     let events = state
         .auth
         .store()
-        .events_after(q.after.max(0), limit)
+        .events_after(q.after, q.limit)
         .await
         .map_err(crate::domain::Error::from)?;
-    let last_id = events.last().map_or(q.after.max(0), |e| e.id);
+    let last_id = events.last().map_or(q.after, |e| e.id);
     let revocations = state.auth.revocations();
     Ok(Json(FeedPage {
         events: events.iter().map(|e| revocations.to_wire(e)).collect(),
@@ -146,15 +176,23 @@ impl Feed {
 pub(super) async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<After>,
+    RawQuery(query): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
     check_feed_token(&state, &headers)?;
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(q.after)
-        .max(0);
+    let q = FeedQuery::parse(query.as_deref())?;
+    let resume = match headers.get("last-event-id") {
+        None => q.after,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                ApiError::BadRequest(
+                    "Last-Event-ID must be an event id: an integer, 0 or more".to_owned(),
+                )
+            })?,
+    };
     // Subscribe before reading the backlog, so nothing falls in between;
     // the backlog is read a page at a time as the client takes it.
     let feed = Feed {

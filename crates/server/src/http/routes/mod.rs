@@ -7,9 +7,11 @@ mod meta;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post, put};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::error::ApiError;
 use super::state::AppState;
@@ -19,16 +21,28 @@ const MAX_BODY: usize = 16 * 1024;
 
 /// The whole API.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/users", post(account::register))
+    // Answers that carry a token or say who the caller is must not be
+    // kept by any cache (RFC 6749 5.1), errors included.
+    let identity = Router::new()
         .route("/v1/login", post(account::login))
         .route("/v1/refresh", post(account::refresh))
         .route("/v1/me", get(account::me))
+        .route("/v1/verify", get(feed::verify))
+        .route_layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .route_layer(SetResponseHeaderLayer::overriding(
+            header::PRAGMA,
+            HeaderValue::from_static("no-cache"),
+        ));
+    Router::new()
+        .merge(identity)
+        .route("/v1/users", post(account::register))
         .route("/v1/logout", post(account::logout))
         .route("/v1/logout-all", post(account::logout_all))
         .route("/v1/users/{id}/role", put(admin::set_role))
         .route("/v1/users/{id}/ban", post(admin::ban))
-        .route("/v1/verify", get(feed::verify))
         .route("/v1/revocations", get(feed::revocations))
         .route("/v1/revocations/stream", get(feed::stream))
         .route("/.well-known/jwks.json", get(meta::jwks))
@@ -42,6 +56,11 @@ pub(crate) fn router(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
+        // No response is to be sniffed into another content type.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .with_state(state)
 }
 
@@ -49,10 +68,8 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-async fn method_not_allowed() -> Response {
-    let mut r = ApiError::BadRequest("method not allowed on this path".to_owned()).into_response();
-    *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
-    r
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// Counts every request by matched route (never the raw path, which could

@@ -11,6 +11,8 @@ mod accounts;
 /// Authenticated requests: /v1/me, RFC 6750 answers, forged and expired
 /// tokens, the verify cache, /v1/verify.
 mod authenticated;
+/// The edge: response headers, and problem+json for every refusal.
+mod edge;
 /// The revocation feed (JSON pages and the event stream).
 mod feed;
 /// JWKS, health, metrics, OpenAPI, keys.
