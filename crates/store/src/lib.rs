@@ -166,6 +166,9 @@ pub enum StoreError {
     /// out).
     #[error("redis unreachable: {0}")]
     RedisUnreachable(String),
+    /// The database's files could not be made readable by their owner only.
+    #[error("cannot make the database files private: {0}")]
+    Permissions(#[source] std::io::Error),
 }
 
 impl StoreError {

@@ -57,17 +57,60 @@ impl std::ops::DerefMut for Reader<'_> {
     }
 }
 
+/// Creates the database file owner-only before SQLite does (SQLite gives
+/// its `-wal`, `-shm` and journal files the database's permissions), and
+/// takes group and other access away from files an older version left
+/// open.
+#[cfg(unix)]
+fn make_private(db: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let name = db.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file::memory:") {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(db)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let path = std::path::PathBuf::from(format!("{name}{suffix}"));
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o700))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// No permission bits to set on this platform.
+#[cfg(not(unix))]
+fn make_private(_: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// How many [`Readers`]: one per core of a small server.
 const READERS: usize = 2;
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and migrates it.
+    /// The files (the database, its `-wal` and `-shm`) are readable by
+    /// their owner only: they hold password hashes and the refresh-token
+    /// MAC secret.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        make_private(options.get_filename()).map_err(StoreError::Permissions)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(crate::ACQUIRE_TIMEOUT)

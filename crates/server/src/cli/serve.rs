@@ -230,7 +230,13 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
 fn init_tracing(filter: &str, format: LogFormat) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("PASSCARD_LOG {filter:?} is not a valid log filter"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour only on a terminal, and not when NO_COLOR asks otherwise
+    // (no-color.org): a file or a pipe gets plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour);
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -324,16 +324,53 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// A database URL without its password, for messages.
+/// A database or Redis URL without its secrets, for messages and logs: the
+/// password of the user-info (`postgres://app:***@db/x`,
+/// `redis://:***@cache`) and the value of every query parameter that can
+/// carry one (`?password=***`, `sslpassword`, tokens, keys).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+            let userinfo = &base[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme + 3], &base[at..]),
+                None => base.to_owned(),
+            }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if is_secret_key(key) => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out
+}
+
+/// Whether a URL query parameter can hold a secret.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "credential",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
 }
 
 #[cfg(test)]
@@ -341,12 +378,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_lose_their_password() {
-        assert_eq!(
-            redact_url("postgres://app:s3cret@db:5432/x"),
-            "postgres://app:***@db:5432/x"
-        );
-        assert_eq!(redact_url("sqlite://data/p.db"), "sqlite://data/p.db");
+    fn urls_lose_their_secrets_wherever_they_are() {
+        for (url, shown) in [
+            (
+                "postgres://app:s3cret@db:5432/x",
+                "postgres://app:***@db:5432/x",
+            ),
+            (
+                "postgres://app@db/x?password=s3cret",
+                "postgres://app@db/x?password=***",
+            ),
+            (
+                "postgres://db/x?sslmode=require&PassWord=s3cret&sslpassword=s3cret&user=app",
+                "postgres://db/x?sslmode=require&PassWord=***&sslpassword=***&user=app",
+            ),
+            ("redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
+            (
+                "rediss://default:s3cret@cache",
+                "rediss://default:***@cache",
+            ),
+            (
+                "postgres://app@db/x?options[auth_token]=s3cret",
+                "postgres://app@db/x?options[auth_token]=***",
+            ),
+            ("sqlite://data/p.db", "sqlite://data/p.db"),
+            ("postgres://a:b:c@d/e", "postgres://a:***@d/e"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+            assert!(!redact_url(url).contains("s3cret"));
+        }
     }
 
     #[test]

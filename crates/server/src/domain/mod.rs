@@ -89,6 +89,10 @@ impl Auth {
         )?;
         let url = &config.storage.database_url;
         ensure_sqlite_folder(url)?;
+        warn_if_open(&config.storage.data_dir);
+        if let Some(dir) = sqlite_folder(url).filter(|d| *d != config.storage.data_dir) {
+            warn_if_open(dir);
+        }
         let store = passcard_store::open(url)
             .await
             .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
@@ -190,17 +194,40 @@ fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX)
 }
 
+/// The folder of a SQLite database file, if the URL names one.
+fn sqlite_folder(url: &str) -> Option<&std::path::Path> {
+    let path = url.strip_prefix("sqlite://")?.split('?').next()?;
+    std::path::Path::new(path)
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+}
+
 /// Creates the (private) folder of a SQLite database file if it is missing.
 fn ensure_sqlite_folder(url: &str) -> anyhow::Result<()> {
-    let Some(path) = url.strip_prefix("sqlite://") else {
-        return Ok(());
-    };
-    let path = path.split('?').next().unwrap_or_default();
-    match std::path::Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => {
-            crate::config::create_private_dir(dir)
-                .with_context(|| format!("cannot create data folder {}", dir.display()))
-        }
+    match sqlite_folder(url) {
+        Some(dir) if !dir.exists() => crate::config::create_private_dir(dir)
+            .with_context(|| format!("cannot create data folder {}", dir.display())),
         _ => Ok(()),
     }
 }
+
+/// Warns when a folder holding the key or the database is open to other
+/// users (the files in it are private, but their names and sizes show,
+/// and a file copied in keeps its mode).
+#[cfg(unix)]
+fn warn_if_open(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = std::fs::metadata(dir) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                folder = %dir.display(),
+                mode = format!("{mode:o}"),
+                "the data folder is open to other users; run chmod 700 on it"
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_open(_: &std::path::Path) {}

@@ -21,6 +21,8 @@ mod contract;
 mod feed;
 /// Real nginx with auth_request in front of a backend.
 mod nginx;
+/// `passcard serve` as a process: logs, files, signals.
+mod process;
 /// Key rotation under traffic.
 mod rotation;
 /// Starting and serving: keys, restarts, a real port, CLI changes

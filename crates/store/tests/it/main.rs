@@ -63,3 +63,6 @@ pub(crate) async fn redis(users: Arc<dyn Store>) -> Option<TempRedis> {
         _prefix: prefix,
     })
 }
+
+/// The SQLite backend's own promises.
+mod sqlite_files;

@@ -1,0 +1,237 @@
+//! `passcard serve` as a process: what it logs, where, how it stops.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use passcard_testkit::{TempDir, TempSchema, env};
+
+/// A `passcard serve` process on a free loopback port, killed when
+/// dropped; its output (stdout and stderr) collected as it comes.
+pub(crate) struct Serving {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
+    pub(crate) output: Arc<Mutex<String>>,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(from: impl std::io::Read + Send + 'static, into: Arc<Mutex<String>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            let mut out = into.lock().unwrap();
+            out.push_str(&line);
+            out.push('\n');
+        }
+    });
+}
+
+/// A `passcard` command with a clean PASSCARD_* environment plus `env`.
+pub(crate) fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_passcard"));
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PASSCARD_") || k == "NO_COLOR" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    cmd
+}
+
+impl Serving {
+    /// Starts `passcard serve` with `data` as its data folder and waits
+    /// until it listens; panics with its output if it does not.
+    pub(crate) fn start(data: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut all = vec!["serve", "--listen", "127.0.0.1:0", "--data-dir"];
+        let data = data.to_str().unwrap().to_owned();
+        all.push(&data);
+        all.extend_from_slice(args);
+        let mut child = command(&all, env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        collect(child.stdout.take().unwrap(), output.clone());
+        collect(child.stderr.take().unwrap(), output.clone());
+        let started = Instant::now();
+        loop {
+            let out = output.lock().unwrap().clone();
+            if let Some(line) = out.lines().find(|l| l.contains("passcard listening")) {
+                let addr = line
+                    .split("addr=")
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .unwrap()
+                    .to_owned();
+                return Self {
+                    child,
+                    addr,
+                    output,
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("passcard serve exited ({status}) before listening:\n{out}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "passcard serve did not listen within 60 s:\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub(crate) fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// `GET path` over a plain connection: the status line.
+    pub(crate) fn get(&self, path: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer.lines().next().unwrap_or_default().to_owned()
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_files_are_private_even_in_an_open_folder_which_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new("open-data");
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = Serving::start(&data, &[], &[]);
+    assert_eq!(s.get("/healthz"), "HTTP/1.1 200 OK");
+    let out = s.output();
+    assert!(
+        out.contains("the data folder is open to other users; run chmod 700 on it"),
+        "{out}"
+    );
+    for file in [
+        "key.json",
+        "passcard.db",
+        "passcard.db-wal",
+        "passcard.db-shm",
+    ] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    // A log going to a pipe carries no colour codes.
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+}
+
+/// What `passcard serve` logs on a terminal (a pty from util-linux's
+/// `script`), with `env` set.
+#[cfg(unix)]
+fn on_a_terminal(data: &std::path::Path, env: &str) -> Option<String> {
+    if Command::new("script").arg("--version").output().is_err() {
+        passcard_testkit::env::skipped("the terminal colour test", "needs util-linux's script");
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_passcard");
+    // A fresh data folder: the server logs a warning as it generates its
+    // key, then stops at the database, which is unreachable.
+    let line = format!(
+        "{env} {bin} serve --listen 127.0.0.1:0 --data-dir {} --database-url postgres://127.0.0.1:99999/x",
+        data.display()
+    );
+    let o = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .envs(std::env::vars().filter(|(k, _)| !k.starts_with("PASSCARD_")))
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+#[cfg(unix)]
+#[test]
+fn colour_on_a_terminal_unless_no_color_says_otherwise() {
+    let dir = TempDir::new("colour");
+    let Some(coloured) = on_a_terminal(&dir.join("a"), "") else {
+        return;
+    };
+    assert!(coloured.contains("no key configured"), "{coloured}");
+    assert!(
+        coloured.contains('\u{1b}'),
+        "a terminal gets colour: {coloured:?}"
+    );
+    let plain = on_a_terminal(&dir.join("b"), "NO_COLOR=1").unwrap();
+    assert!(plain.contains("no key configured"), "{plain}");
+    assert!(!plain.contains('\u{1b}'), "NO_COLOR: {plain:?}");
+}
+
+#[test]
+fn database_and_redis_urls_never_show_their_passwords() {
+    let dir = TempDir::new("redact");
+    let data = dir.join("data");
+    let data = data.to_str().unwrap();
+    for (args, env) in [
+        (
+            vec!["--database-url", "postgres://app:s3cret@127.0.0.1:99999/db"],
+            vec![],
+        ),
+        (
+            vec![
+                "--database-url",
+                "postgres://app@127.0.0.1:99999/db?password=s3cret",
+            ],
+            vec![],
+        ),
+        (
+            vec!["--mode", "session"],
+            vec![("PASSCARD_SESSION_STORE", "redis://:s3cret@127.0.0.1:1/0")],
+        ),
+    ] {
+        let mut all = vec!["serve", "--data-dir", data];
+        all.extend(args.iter().copied());
+        let o = command(&all, &env).output().unwrap();
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+        );
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("***"), "{args:?}: {err}");
+        assert!(
+            !out.contains("s3cret") && !err.contains("s3cret"),
+            "{args:?}: {out}{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_listening_line_shows_the_database_without_its_password() {
+    let Some(base) = env::postgres("the redacted listening line") else {
+        return;
+    };
+    let schema = TempSchema::create(&base).await;
+    let url = format!("{}&password=s3cret", schema.url());
+    let dir = TempDir::new("redact-listen");
+    let s = Serving::start(&dir.join("data"), &["--database-url", &url], &[]);
+    let out = s.output();
+    let line = out
+        .lines()
+        .find(|l| l.contains("passcard listening"))
+        .unwrap();
+    assert!(line.contains("password=***"), "{line}");
+    assert!(!out.contains("s3cret"), "{out}");
+}
