@@ -47,13 +47,25 @@ pub enum Revocation {
         /// after it (plus leeway) the entry is useless.
         expires_at: i64,
     },
+    /// Every access token of one login, whose `sid` is `family_id` (a
+    /// logout, or a detected refresh-token theft). The family can mint no
+    /// more tokens.
+    Family {
+        /// The refresh family.
+        family_id: i64,
+        /// The latest `exp` a token of the family can carry: after it
+        /// (plus leeway) the entry is useless.
+        expires_at: i64,
+    },
 }
 
 impl Revocation {
     /// Until when the revocation matters, before the verifier's leeway.
     pub fn expires_at(&self) -> i64 {
         match self {
-            Self::Jti { expires_at, .. } | Self::Version { expires_at, .. } => *expires_at,
+            Self::Jti { expires_at, .. }
+            | Self::Version { expires_at, .. }
+            | Self::Family { expires_at, .. } => *expires_at,
         }
     }
 }

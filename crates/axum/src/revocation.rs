@@ -30,6 +30,9 @@ pub enum Revoked {
     /// Its `ver` is below the user's current version (logout everywhere,
     /// role change, ban).
     Version,
+    /// Its login (refresh family, `sid`) ended: a logout, or a detected
+    /// refresh-token theft.
+    Family,
 }
 
 /// Decides whether a verified token was revoked. Called on every request,
@@ -121,6 +124,8 @@ pub struct RevocationList {
     deny: Sharded<String, i64>,
     /// user id -> (lowest valid version, when the entry can go).
     versions: Sharded<i64, (i64, i64)>,
+    /// refresh family -> when the entry can go.
+    families: Sharded<i64, i64>,
     /// The id of the last event applied.
     last_id: AtomicI64,
     /// The earliest time any entry can go, for cheap pruning.
@@ -137,6 +142,7 @@ impl std::fmt::Debug for RevocationList {
         f.debug_struct("RevocationList")
             .field("denylist", &self.deny.len())
             .field("versions", &self.versions.len())
+            .field("families", &self.families.len())
             .field("last_id", &self.last_id())
             .finish_non_exhaustive()
     }
@@ -150,6 +156,7 @@ impl RevocationList {
         Self {
             deny: Sharded::new(),
             versions: Sharded::new(),
+            families: Sharded::new(),
             last_id: AtomicI64::new(0),
             next_expiry: AtomicI64::new(i64::MAX),
             leeway: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
@@ -172,6 +179,10 @@ impl RevocationList {
                         old.0 > new.0 || (old.0 == new.0 && old.1 >= new.1)
                     });
             }
+            Revocation::Family { family_id, .. } => {
+                self.families
+                    .upsert(*family_id, until, |old, new| old >= new);
+            }
         }
         self.next_expiry.fetch_min(until, Ordering::Relaxed);
         self.set_last_id(e.id);
@@ -188,7 +199,8 @@ impl RevocationList {
         let b = self
             .versions
             .retain(|(_, until)| *until > now, |(_, until)| *until);
-        self.next_expiry.store(a.min(b), Ordering::Relaxed);
+        let c = self.families.retain(|until| *until > now, |until| *until);
+        self.next_expiry.store(a.min(b).min(c), Ordering::Relaxed);
     }
 
     /// The clock's monotonic reading now: take it before reading events,
@@ -227,6 +239,11 @@ impl RevocationList {
     pub fn versions_len(&self) -> usize {
         self.versions.len()
     }
+
+    /// Revoked-family entries held.
+    pub fn families_len(&self) -> usize {
+        self.families.len()
+    }
 }
 
 impl RevocationCheck for RevocationList {
@@ -241,6 +258,9 @@ impl RevocationCheck for RevocationList {
                 .read(&claims.sub, |e| e.is_some_and(|(min, _)| claims.ver < *min))
         {
             return Err(Revoked::Version);
+        }
+        if self.families.len() > 0 && self.families.read(&claims.sid, |e| e.is_some()) {
+            return Err(Revoked::Family);
         }
         Ok(())
     }
@@ -338,11 +358,27 @@ mod tests {
         );
         assert_eq!(list.check(&claims("b", 8, 3)), Ok(()));
         assert_eq!(list.check(&claims("b", 9, 0)), Ok(()), "another user");
-        assert_eq!(list.last_id(), 3);
+        list.apply(&event(
+            4,
+            9,
+            Revocation::Family {
+                family_id: 0,
+                expires_at: 200,
+            },
+        ));
+        assert_eq!(
+            list.check(&claims("c", 9, 0)),
+            Err(Revoked::Family),
+            "any token of the login"
+        );
+        assert_eq!(list.families_len(), 1);
+        assert_eq!(list.last_id(), 4);
         prune_at(129);
         assert_eq!(list.denylist_len(), 1);
         prune_at(130);
         assert_eq!(list.denylist_len(), 0, "gone at expires_at + leeway");
+        prune_at(230);
+        assert_eq!(list.families_len(), 0);
         assert_eq!(list.versions_len(), 1);
         prune_at(429);
         assert_eq!(list.versions_len(), 1);

@@ -115,6 +115,12 @@ pub enum Revocation {
         /// The user's new token version.
         version: i64,
     },
+    /// Every access token of one login: the refresh family in their `sid`
+    /// (a logout, or a detected refresh-token theft).
+    Family {
+        /// The refresh family.
+        family_id: i64,
+    },
 }
 
 /// One entry of the revocation event log.
@@ -228,7 +234,8 @@ pub trait Store: SessionStore {
     ) -> Result<Option<User>, StoreError>;
 
     /// Puts one access token on the denylist (logged) and, when given,
-    /// revokes its refresh family.
+    /// revokes its refresh family: its refresh tokens, and (logged) every
+    /// access token minted in it.
     async fn revoke_token(
         &self,
         user_id: i64,
@@ -253,7 +260,8 @@ pub trait Store: SessionStore {
         now: i64,
     ) -> Result<Rotation, StoreError>;
 
-    /// Revokes a refresh family.
+    /// Revokes a refresh family: its refresh tokens, and (logged) every
+    /// access token minted in it. Revoking it again changes nothing.
     async fn revoke_family(&self, family_id: i64, now: i64) -> Result<(), StoreError>;
 
     /// Revocation events with id above `after`, oldest first, at most
@@ -265,8 +273,9 @@ pub trait Store: SessionStore {
     ) -> Result<Vec<RevocationEvent>, StoreError>;
 
     /// Deletes what can no longer matter: `jti` events whose token expired
-    /// before `jti_before` (pass now minus the leeway), version events
-    /// created before `versions_before`, refresh tokens expired at `now`.
+    /// before `jti_before` (pass now minus the leeway), version and family
+    /// events created before `versions_before`, refresh tokens expired at
+    /// `now`.
     /// Returns how many rows went.
     async fn prune(
         &self,

@@ -32,19 +32,20 @@ macro_rules! impl_store {
         ) -> Result<$crate::RevocationEvent, sqlx::Error> {
             use sqlx::Row as _;
             let kind: String = row.try_get("kind")?;
-            let revocation = if kind == "jti" {
-                $crate::Revocation::Jti {
+            let number = |column: &str| -> Result<i64, sqlx::Error> {
+                Ok(row.try_get::<Option<i64>, _>(column)?.unwrap_or_default())
+            };
+            let revocation = match kind.as_str() {
+                "jti" => $crate::Revocation::Jti {
                     jti: row.try_get::<Option<String>, _>("jti")?.unwrap_or_default(),
-                    expires_at: row
-                        .try_get::<Option<i64>, _>("expires_at")?
-                        .unwrap_or_default(),
-                }
-            } else {
-                $crate::Revocation::Version {
-                    version: row
-                        .try_get::<Option<i64>, _>("version")?
-                        .unwrap_or_default(),
-                }
+                    expires_at: number("expires_at")?,
+                },
+                "family" => $crate::Revocation::Family {
+                    family_id: number("family_id")?,
+                },
+                _ => $crate::Revocation::Version {
+                    version: number("version")?,
+                },
             };
             Ok($crate::RevocationEvent::new(
                 row.try_get("id")?,
@@ -114,6 +115,38 @@ macro_rules! impl_store {
                 .await?;
                 self.notify_events(&mut *tx).await?;
                 Ok(Some(version))
+            }
+
+            /// Revokes a family inside `tx`, logging it when it was live.
+            async fn revoke_family_in(
+                &self,
+                tx: &mut <$db as sqlx::Database>::Connection,
+                family_id: i64,
+                user_id: Option<i64>,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                self.queries.add(1);
+                let user: Option<i64> = sqlx::query_scalar(
+                    "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+                     AND ($3 IS NULL OR user_id = $3) RETURNING user_id",
+                )
+                .bind(now)
+                .bind(family_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(user) = user {
+                    self.queries.add(1);
+                    sqlx::query(
+                        "INSERT INTO revocation_events (kind, user_id, family_id, created_at) VALUES ('family', $1, $2, $3)",
+                    )
+                    .bind(user)
+                    .bind(family_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Ok(())
             }
 
             async fn user_where_id(
@@ -335,18 +368,10 @@ macro_rules! impl_store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                self.notify_events(&mut tx).await?;
                 if let Some(family) = family_id {
-                    self.queries.add(1);
-                    sqlx::query(
-                        "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
-                    )
-                    .bind(now)
-                    .bind(family)
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?;
+                    self.revoke_family_in(&mut tx, family, Some(user_id), now).await?;
                 }
+                self.notify_events(&mut tx).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -462,14 +487,11 @@ macro_rules! impl_store {
             }
 
             async fn revoke_family(&self, family_id: i64, now: i64) -> Result<(), $crate::StoreError> {
-                self.queries.add(1);
-                sqlx::query(
-                    "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                )
-                .bind(now)
-                .bind(family_id)
-                .execute(&self.pool)
-                .await?;
+                let mut tx = self.pool.begin().await?;
+                self.lock_events(&mut tx).await?;
+                self.revoke_family_in(&mut tx, family_id, None, now).await?;
+                self.notify_events(&mut tx).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -480,7 +502,7 @@ macro_rules! impl_store {
             ) -> Result<Vec<$crate::RevocationEvent>, $crate::StoreError> {
                 self.queries.add(1);
                 let rows = sqlx::query(
-                    "SELECT id, kind, user_id, jti, version, expires_at, created_at FROM revocation_events \
+                    "SELECT id, kind, user_id, jti, version, family_id, expires_at, created_at FROM revocation_events \
                      WHERE id > $1 ORDER BY id LIMIT $2",
                 )
                 .bind(after)
@@ -498,7 +520,8 @@ macro_rules! impl_store {
             ) -> Result<u64, $crate::StoreError> {
                 self.queries.add(3);
                 let mut gone = sqlx::query(
-                    "DELETE FROM revocation_events WHERE (kind = 'jti' AND expires_at < $1) OR (kind = 'version' AND created_at < $2)",
+                    "DELETE FROM revocation_events WHERE (kind = 'jti' AND expires_at < $1) \
+                     OR (kind IN ('version', 'family') AND created_at < $2)",
                 )
                 .bind(jti_before)
                 .bind(versions_before)

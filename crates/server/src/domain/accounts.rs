@@ -149,8 +149,9 @@ impl Auth {
         })
     }
 
-    /// Ends this login: the session, or the access token (denied until it
-    /// expires) and its refresh family.
+    /// Ends this login: the session, or the whole refresh family (its
+    /// refresh tokens and every access token minted in it, this one
+    /// included).
     pub async fn logout(&self, caller: &Caller) -> Result<(), Error> {
         if let Some(session) = &caller.session {
             self.sessions.delete_session(session).await?;

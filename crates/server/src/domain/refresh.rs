@@ -33,6 +33,7 @@ impl Auth {
             Some(u) if !u.disabled => u,
             _ => {
                 self.store.revoke_family(record.family_id, now).await?;
+                self.apply_revocations().await?;
                 return Err(Error::InvalidRefreshToken);
             }
         };
@@ -68,11 +69,14 @@ impl Auth {
             }
             return self.pair(&user, record.family_id, next, used_at + ttl);
         }
+        // Theft: the whole login ends, its access tokens included, on every
+        // instance.
         self.store.revoke_family(record.family_id, now).await?;
+        self.apply_revocations().await?;
         tracing::warn!(
             user = user.id,
             family = record.family_id,
-            "rotated refresh token presented again after the reuse interval: family revoked"
+            "rotated refresh token presented again after the reuse interval: the login is revoked"
         );
         Err(Error::InvalidRefreshToken)
     }

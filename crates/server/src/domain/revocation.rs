@@ -33,8 +33,9 @@ pub struct Revocations {
     writer: tokio::sync::Mutex<()>,
     /// Every applied event, for the revocation feed's live stream.
     feed: tokio::sync::broadcast::Sender<WireEvent>,
-    /// Seconds after its creation until which a version bump matters
-    /// (before the leeway): the access-token lifetime plus the margin.
+    /// Seconds after its creation until which a version bump or a family
+    /// revocation matters (before the leeway): the access-token lifetime
+    /// plus the margin.
     version_lifetime: i64,
     leeway: i64,
     clock: Arc<dyn Clock>,
@@ -72,6 +73,12 @@ impl Revocations {
             },
             Revocation::Version { version } => WireRevocation::Version {
                 version: *version,
+                expires_at: e.created_at.saturating_add(self.version_lifetime),
+            },
+            // No token of the family is minted after it: the same bound as
+            // a version bump.
+            Revocation::Family { family_id } => WireRevocation::Family {
+                family_id: *family_id,
                 expires_at: e.created_at.saturating_add(self.version_lifetime),
             },
         };

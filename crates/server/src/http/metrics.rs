@@ -54,6 +54,8 @@ pub struct Snapshot {
     pub denylist: usize,
     /// Users with a version bump held in memory.
     pub versions: usize,
+    /// Revoked logins (refresh families) held in memory.
+    pub families: usize,
     /// How old the revocation view is.
     pub lag: std::time::Duration,
     /// The verified-token cache's hits and misses.
@@ -70,6 +72,7 @@ pub struct Metrics {
     store_queries_seen: AtomicU64,
     denylist: Gauge,
     versions: Gauge,
+    families: Gauge,
     refreshes: Family<OutcomeLabels, Counter>,
     revocation_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
     cache_hits: Counter,
@@ -119,6 +122,12 @@ impl Metrics {
             "Users with a recent token-version bump held in memory",
             versions.clone(),
         );
+        let families = Gauge::default();
+        registry.register(
+            "revoked_family_entries",
+            "Revoked logins (refresh families) held in memory: their access tokens are refused",
+            families.clone(),
+        );
         let revocation_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register(
             "revocation_lag_seconds",
@@ -157,6 +166,7 @@ impl Metrics {
             store_queries_seen: AtomicU64::new(0),
             denylist,
             versions,
+            families,
             refreshes,
             revocation_lag,
             cache_hits,
@@ -214,6 +224,8 @@ impl Metrics {
             .set(i64::try_from(now.denylist).unwrap_or(i64::MAX));
         self.versions
             .set(i64::try_from(now.versions).unwrap_or(i64::MAX));
+        self.families
+            .set(i64::try_from(now.families).unwrap_or(i64::MAX));
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

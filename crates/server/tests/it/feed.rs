@@ -75,10 +75,17 @@ async fn a_resource_server_with_passcard_axum_enforces_logout_and_role_changes()
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.text().await.unwrap(), format!("hello {id} (user)"));
 
+    // A second token of the same login, minted by a refresh.
+    let sibling = s.refresh(login.refresh_token()).await.str("access_token");
+    assert_eq!(hello(sibling.clone()).await.status(), StatusCode::OK);
     assert_eq!(s.logout(&login.cred).await.status, StatusCode::NO_CONTENT);
     assert!(
         refused(access).await,
         "the resource server never learned of the logout"
+    );
+    assert!(
+        refused(sibling).await,
+        "the login's other token still passes"
     );
 
     let login = s.login("alice").await;
@@ -99,6 +106,7 @@ async fn a_resource_server_with_passcard_axum_enforces_logout_and_role_changes()
         "the resource server never learned of the role change"
     );
     assert_eq!(list.denylist_len(), 1);
+    assert_eq!(list.families_len(), 1);
     assert_eq!(list.versions_len(), 1);
     feed.abort();
 }

@@ -271,13 +271,27 @@ async fn denylisting_a_token_revokes_its_family_and_logs_it(s: &dyn Store) {
             .family_revoked
     );
     let events = s.events_after(0, 10).await.unwrap();
+    let logged: Vec<_> = events
+        .iter()
+        .map(|e| (e.user_id, e.revocation.clone()))
+        .collect();
     assert_eq!(
-        events[0].revocation,
-        Revocation::Jti {
-            jti: "jti-1".into(),
-            expires_at: NOW + 300
-        }
+        logged,
+        vec![
+            (
+                u.id,
+                Revocation::Jti {
+                    jti: "jti-1".into(),
+                    expires_at: NOW + 300
+                }
+            ),
+            (u.id, Revocation::Family { family_id: fam }),
+        ],
+        "the token and its whole login"
     );
+    // Revoking the family again (theft detected later) logs nothing new.
+    s.revoke_family(fam, NOW + 2).await.unwrap();
+    assert_eq!(s.events_after(0, 10).await.unwrap().len(), 2);
     // Another user's family is not touched through a forged family id.
     let v = s.create_user("v", "h", "user", NOW).await.unwrap();
     let vfam = s
@@ -305,6 +319,27 @@ async fn denylisting_a_token_revokes_its_family_and_logs_it(s: &dyn Store) {
 
 async fn events_come_in_order_and_prune_drops_only_dead_ones(s: &dyn Store) {
     let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    let fam = s
+        .start_family(
+            &NewRefreshFor {
+                hash: [9; 32],
+                user_id: u.id,
+                expires_at: NOW + 100,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    // A detected theft: the family's refresh tokens and (logged) its
+    // access tokens.
+    s.revoke_family(fam, NOW).await.unwrap();
+    assert!(
+        s.refresh_token(&[9; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .family_revoked
+    );
     s.revoke_token(u.id, "old", NOW + 10, None, NOW)
         .await
         .unwrap();
@@ -314,9 +349,10 @@ async fn events_come_in_order_and_prune_drops_only_dead_ones(s: &dyn Store) {
     s.revoke_user(u.id, false, NOW).await.unwrap();
     s.set_role(u.id, "admin", NOW + 500).await.unwrap();
     let all = s.events_after(0, 100).await.unwrap();
-    assert_eq!(all.len(), 4);
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[0].revocation, Revocation::Family { family_id: fam });
     assert!(all.windows(2).all(|w| w[0].id < w[1].id));
-    let tail = s.events_after(all[1].id, 100).await.unwrap();
+    let tail = s.events_after(all[2].id, 100).await.unwrap();
     assert_eq!(tail.len(), 2);
     assert_eq!(s.events_after(all[0].id, 1).await.unwrap().len(), 1);
 

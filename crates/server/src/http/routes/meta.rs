@@ -40,6 +40,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         store_queries: state.auth.store_queries(),
         denylist: list.denylist_len(),
         versions: list.versions_len(),
+        families: list.families_len(),
         lag: state.auth.revocations().lag(),
         cache: state.verifier.cache_stats(),
     });

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use futures_util::StreamExt as _;
 use passcard::config::Secret;
 use passcard_testkit::Setup;
+use serde_json::json;
 
 crate::contract::contract!(
     every: [],
@@ -58,8 +59,8 @@ async fn the_feed_is_off_without_a_token_and_guarded_with_one(setup: Setup) {
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     let events = page.body["events"].as_array().unwrap();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["kind"], "jti");
+    let kinds: Vec<_> = events.iter().map(|e| e["kind"].clone()).collect();
+    assert_eq!(kinds, [json!("jti"), json!("family")], "{}", page.text);
     let last = page.body["last_id"].as_i64().unwrap();
     let empty = app
         .get(&format!("/v1/revocations?after={last}"))
@@ -86,16 +87,19 @@ async fn feed_events_say_until_when_they_matter(setup: Setup) {
         .await;
     let events: Vec<passcard_axum::feed::RevocationEvent> =
         serde_json::from_value(page.body["events"].clone()).unwrap();
-    assert_eq!(events.len(), 2, "{}", page.text);
+    assert_eq!(events.len(), 3, "{}", page.text);
     // A denied token matters until its own expiry...
     assert_eq!(events[0].revocation.expires_at(), exp);
-    // ...a version bump until any token issued before it has expired:
-    // the access lifetime plus a margin for a token signed a little after
-    // its user was read.
-    assert_eq!(
-        events[1].revocation.expires_at(),
-        events[1].created_at + 300 + 60
-    );
+    // ...an ended login and a version bump until any token issued before
+    // them has expired: the access lifetime plus a margin for a token
+    // signed a little after its user was read.
+    for e in &events[1..] {
+        assert_eq!(e.revocation.expires_at(), e.created_at + 300 + 60, "{e:?}");
+    }
+    assert!(matches!(
+        events[1].revocation,
+        passcard_axum::feed::Revocation::Family { .. }
+    ));
 }
 
 /// Reads the event stream into `seen` until it holds `n` revocation events.
@@ -134,13 +138,14 @@ async fn the_stream_sends_the_backlog_then_live_events(setup: Setup) {
     );
     let mut body = response.into_body().into_data_stream();
     let mut seen = String::new();
-    // The backlog: one logout.
-    read_events(&mut body, &mut seen, 1).await;
+    // The backlog: one logout (its token, its login).
+    read_events(&mut body, &mut seen, 2).await;
     // A live one: logout-all on a second login.
     let second = app.login("alice").await.cred;
     assert_eq!(app.logout_all(&second).await.status, StatusCode::NO_CONTENT);
-    read_events(&mut body, &mut seen, 2).await;
+    read_events(&mut body, &mut seen, 3).await;
     assert!(seen.contains(r#""kind":"jti""#), "{seen}");
+    assert!(seen.contains(r#""kind":"family""#), "{seen}");
     assert!(seen.contains(r#""kind":"version""#), "{seen}");
-    assert!(seen.contains("id: 2"), "{seen}");
+    assert!(seen.contains("id: 3"), "{seen}");
 }

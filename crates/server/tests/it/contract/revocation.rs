@@ -10,7 +10,10 @@ crate::contract::contract!(
         a_ban_stops_requests_and_logins,
         admin_routes_check_the_role_and_their_input,
     ],
-    tokens: [],
+    tokens: [
+        a_logout_ends_every_token_of_the_login,
+        a_detected_theft_ends_every_token_of_the_login,
+    ],
     sessions: [],
 );
 
@@ -186,4 +189,56 @@ async fn admin_routes_check_the_role_and_their_input(setup: Setup) {
         "user",
         "nothing changed"
     );
+}
+
+async fn a_logout_ends_every_token_of_the_login(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let login = app.login("alice").await;
+    let other = app.login("alice").await;
+    // The login goes on: a refresh mints a second access token.
+    let refreshed = app.refresh(login.refresh_token()).await;
+    assert_eq!(refreshed.status, StatusCode::OK);
+    let sibling = passcard_testkit::Cred::Bearer(refreshed.str("access_token"));
+    assert_eq!(app.me(&sibling).await.status, StatusCode::OK);
+    // A logout with the first ends them all, refresh token included.
+    assert_eq!(app.logout(&login.cred).await.status, StatusCode::NO_CONTENT);
+    app.me(&login.cred).await.assert_invalid_token();
+    app.me(&sibling).await.assert_invalid_token();
+    app.refresh(&refreshed.str("refresh_token"))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid-refresh-token");
+    assert_eq!(
+        app.me(&other.cred).await.status,
+        StatusCode::OK,
+        "another login"
+    );
+    assert_eq!(app.metric("passcard_revoked_family_entries").await, 1.0);
+    // Entries go once no token of the login can pass: the access lifetime,
+    // the issuance margin and the leeway.
+    app.clock
+        .advance(std::time::Duration::from_secs(300 + 60 + 30));
+    let _ = app.logout(&other.cred).await;
+    assert_eq!(
+        app.metric("passcard_revoked_family_entries").await,
+        1.0,
+        "only the new one"
+    );
+}
+
+async fn a_detected_theft_ends_every_token_of_the_login(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let login = app.login("alice").await;
+    let refreshed = app.refresh(login.refresh_token()).await;
+    let newest = passcard_testkit::Cred::Bearer(refreshed.str("access_token"));
+    assert_eq!(app.me(&newest).await.status, StatusCode::OK);
+    // The rotated token presented again after the reuse interval: someone
+    // else holds a copy. The whole login ends, its newest token too.
+    app.clock.advance(std::time::Duration::from_secs(10));
+    app.refresh(login.refresh_token())
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid-refresh-token");
+    app.me(&newest).await.assert_invalid_token();
+    app.me(&login.cred).await.assert_invalid_token();
 }
