@@ -67,6 +67,20 @@ pub(crate) struct ServeArgs {
     /// so a flood of logins leaves a core for token verification.
     #[arg(long, env = "PASSCARD_HASH_CONCURRENCY")]
     hash_concurrency: Option<usize>,
+    /// Registrations allowed per client address within the window, every
+    /// attempt counted (a taken name too) before 429.
+    #[arg(long, env = "PASSCARD_REGISTRATIONS_PER_ADDRESS",
+          default_value_t = defaults::REGISTRATIONS_PER_ADDRESS)]
+    registrations_per_address: u32,
+    /// The window for --registrations-per-address.
+    #[arg(long, env = "PASSCARD_REGISTRATION_WINDOW",
+          default_value_t = HumanDuration(defaults::REGISTRATION_WINDOW))]
+    registration_window: HumanDuration,
+    /// Password hashes computed at once for registrations, in a queue of
+    /// their own so registrations never delay a login [default: half of
+    /// --hash-concurrency, at least 1].
+    #[arg(long, env = "PASSCARD_REGISTRATION_HASH_CONCURRENCY")]
+    registration_hash_concurrency: Option<usize>,
     /// Safety poll of the revocation log, for changes made elsewhere (the
     /// `passcard user` commands, other instances). PostgreSQL also pushes
     /// them at once (LISTEN/NOTIFY); the poll catches anything missed.
@@ -173,13 +187,20 @@ impl ServeArgs {
             refresh_reuse_interval: self.refresh_reuse_interval.0,
             leeway: self.leeway.0,
         };
+        let hash_concurrency = self
+            .hash_concurrency
+            .unwrap_or_else(defaults::hash_concurrency)
+            .max(1);
         config.accounts = AccountPolicy {
             open_registration: self.open_registration,
             login_max_failures: self.login_max_failures,
             login_failure_window: self.login_failure_window.0,
-            hash_concurrency: self
-                .hash_concurrency
-                .unwrap_or_else(defaults::hash_concurrency)
+            hash_concurrency,
+            registrations_per_address: self.registrations_per_address,
+            registration_window: self.registration_window.0,
+            registration_hash_concurrency: self
+                .registration_hash_concurrency
+                .unwrap_or_else(|| defaults::registration_hash_concurrency(hash_concurrency))
                 .max(1),
         };
         config.revocation = RevocationSettings {

@@ -26,6 +26,10 @@ pub const OPEN_REGISTRATION: bool = true;
 pub const LOGIN_MAX_FAILURES: u32 = 10;
 /// `PASSCARD_LOGIN_FAILURE_WINDOW`.
 pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// `PASSCARD_REGISTRATIONS_PER_ADDRESS`.
+pub const REGISTRATIONS_PER_ADDRESS: u32 = 10;
+/// `PASSCARD_REGISTRATION_WINDOW`.
+pub const REGISTRATION_WINDOW: Duration = Duration::from_secs(3600);
 /// `PASSCARD_REVOCATION_POLL`.
 pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
 /// `PASSCARD_VERIFY_CACHE`.
@@ -50,4 +54,10 @@ pub fn hash_concurrency() -> usize {
         .map(|n| n.get().saturating_sub(1))
         .unwrap_or(1)
         .max(1)
+}
+
+/// `PASSCARD_REGISTRATION_HASH_CONCURRENCY`: half the login budget, at
+/// least 1, in a queue of its own.
+pub fn registration_hash_concurrency(login: usize) -> usize {
+    (login / 2).max(1)
 }

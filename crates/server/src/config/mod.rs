@@ -89,8 +89,15 @@ pub struct AccountPolicy {
     pub login_max_failures: u32,
     /// The window of `login_max_failures`.
     pub login_failure_window: Duration,
-    /// Password hashes computed at once.
+    /// Password hashes computed at once for logins.
     pub hash_concurrency: usize,
+    /// Registrations allowed per client address within the window.
+    pub registrations_per_address: u32,
+    /// The window of `registrations_per_address`.
+    pub registration_window: Duration,
+    /// Password hashes computed at once for registrations, in a queue of
+    /// their own (so registrations never delay a login).
+    pub registration_hash_concurrency: usize,
 }
 
 /// How revocations are followed and published.
@@ -190,11 +197,17 @@ impl Default for TokenPolicy {
 
 impl Default for AccountPolicy {
     fn default() -> Self {
+        let hash_concurrency = defaults::hash_concurrency();
         Self {
             open_registration: defaults::OPEN_REGISTRATION,
             login_max_failures: defaults::LOGIN_MAX_FAILURES,
             login_failure_window: defaults::LOGIN_FAILURE_WINDOW,
-            hash_concurrency: defaults::hash_concurrency(),
+            hash_concurrency,
+            registrations_per_address: defaults::REGISTRATIONS_PER_ADDRESS,
+            registration_window: defaults::REGISTRATION_WINDOW,
+            registration_hash_concurrency: defaults::registration_hash_concurrency(
+                hash_concurrency,
+            ),
         }
     }
 }
@@ -256,6 +269,9 @@ impl Config {
         if self.accounts.login_max_failures == 0 {
             return Err(ConfigError::LoginMaxFailures);
         }
+        if self.accounts.registrations_per_address == 0 {
+            return Err(ConfigError::RegistrationsPerAddress);
+        }
         if self
             .revocation
             .feed_token
@@ -293,6 +309,11 @@ pub enum ConfigError {
     /// No login may ever fail.
     #[error("PASSCARD_LOGIN_MAX_FAILURES must be at least 1")]
     LoginMaxFailures,
+    /// No registration may ever happen.
+    #[error(
+        "PASSCARD_REGISTRATIONS_PER_ADDRESS must be at least 1 (close registration with PASSCARD_OPEN_REGISTRATION=false)"
+    )]
+    RegistrationsPerAddress,
     /// A guessable feed token.
     #[error("PASSCARD_FEED_TOKEN must be at least 32 characters; make one with `passcard keygen`")]
     FeedToken,

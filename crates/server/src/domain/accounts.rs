@@ -2,12 +2,13 @@
 //! bans.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use passcard_store::{NewRefreshFor, User};
 
 use super::limiter::client_key;
 use super::user::{Role, Username, check_new_password};
-use super::{Auth, Caller, Error, secs, tokens};
+use super::{Auth, Caller, Error, Limit, secs, tokens};
 use crate::config::Mode;
 
 /// A new access token and its refresh token.
@@ -50,12 +51,31 @@ pub struct Login {
 
 impl Auth {
     /// Creates an account with the `user` role, when registration is open.
-    pub async fn register(&self, username: &str, password: String) -> Result<User, Error> {
+    /// Registrations are limited per client address, every attempt
+    /// counted; a taken name is answered before any hashing, from a
+    /// hashing queue of registration's own.
+    pub async fn register(
+        &self,
+        username: &str,
+        password: String,
+        client: IpAddr,
+    ) -> Result<User, Error> {
         if !self.accounts.open_registration {
             return Err(Error::RegistrationClosed);
         }
         let username = Username::parse(username)?;
         check_new_password(&password)?;
+        let addr = client_key(client);
+        if let Err(retry_after) = self.registrations.attempt(&addr, self.clock.monotonic()) {
+            self.log_refusal("registration throttled", None, &addr, retry_after);
+            return Err(Error::RateLimited {
+                limit: Limit::Registration,
+                retry_after,
+            });
+        }
+        if self.store.user_by_name(username.as_str()).await?.is_some() {
+            return Err(Error::UsernameTaken);
+        }
         let hash = self.passwords.hash(password).await?;
         let user = self
             .store
@@ -83,12 +103,20 @@ impl Auth {
     ) -> Result<Login, Error> {
         // Malformed names cannot exist; they still cost a hash, like any miss.
         let username = Username::parse(username).ok();
-        let user_key = format!("user:{}", username.as_ref().map_or("", Username::as_str));
-        let addr_key = format!("addr:{}", client_key(client));
-        self.limiter
-            .attempt(&[&user_key, &addr_key], self.clock.monotonic())
-            .map_err(|retry_after| Error::RateLimited { retry_after })?;
+        let user_key = username.as_ref().map_or("", Username::as_str);
+        let addr_key = client_key(client);
+        if let Err(retry_after) = self
+            .limiter
+            .attempt(user_key, &addr_key, self.clock.monotonic())
+        {
+            self.log_refusal("login throttled", username.as_ref(), &addr_key, retry_after);
+            return Err(Error::RateLimited {
+                limit: Limit::Login,
+                retry_after,
+            });
+        }
         if password.len() > super::user::MAX_PASSWORD {
+            self.log_refusal("login failed", username.as_ref(), &addr_key, Duration::ZERO);
             return Err(Error::InvalidCredentials);
         }
         let user = match &username {
@@ -101,14 +129,31 @@ impl Auth {
             .await?;
         let user = match user {
             Some(u) if ok && !u.disabled => u,
-            _ => return Err(Error::InvalidCredentials),
+            _ => {
+                self.log_refusal("login failed", username.as_ref(), &addr_key, Duration::ZERO);
+                return Err(Error::InvalidCredentials);
+            }
         };
-        self.limiter.succeeded(&user_key, &addr_key);
+        self.limiter.succeeded(user_key, &addr_key);
         let grant = match &self.mode {
             Mode::Session(_) => Grant::Session(self.start_session(&user).await?),
             Mode::Token => Grant::Tokens(self.start_family(&user).await?),
         };
         Ok(Login { user, grant })
+    }
+
+    /// Logs a refused attempt (the username only when it is a valid one,
+    /// the address, never the password), at a bounded rate.
+    fn log_refusal(&self, what: &str, user: Option<&Username>, addr: &str, retry_after: Duration) {
+        if let Some(left_out) = self.log_budget.allow(self.clock.monotonic()) {
+            tracing::warn!(
+                user = %user.map_or("(not a valid username)", Username::as_str),
+                addr = %addr,
+                retry_after_s = retry_after.as_secs(),
+                left_out,
+                "{what}"
+            );
+        }
     }
 
     /// A new refresh family for a login, and its first token pair.

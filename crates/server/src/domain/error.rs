@@ -23,9 +23,12 @@ pub enum Error {
     /// Wrong username or password, or a disabled account: one answer.
     #[error("invalid username or password")]
     InvalidCredentials,
-    /// Too many failed attempts from this username or address.
-    #[error("too many failed attempts; retry in {retry_after:?}")]
+    /// Too many attempts: failed logins for this username or from this
+    /// address, or registrations from this address.
+    #[error("too many attempts ({limit:?}); retry in {retry_after:?}")]
     RateLimited {
+        /// Which limit.
+        limit: Limit,
         /// When the limit lifts.
         retry_after: Duration,
     },
@@ -57,6 +60,16 @@ pub enum Error {
     /// A bug, a failed store query or a failed random number generator.
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The limits of attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    /// Failed logins per username and per client address.
+    Login,
+    /// Registrations per client address.
+    Registration,
 }
 
 impl Error {

@@ -22,10 +22,10 @@ use passcard_jwt::{Clock, KeySet, SigningKey, UnixTime};
 use passcard_store::{SessionStore, Store};
 
 pub use accounts::{Grant, Login, SessionGrant, TokenPair};
-pub use error::{Error, Invalid};
-use limiter::LoginLimiter;
+pub use error::{Error, Invalid, Limit};
+use limiter::{LogBudget, LoginLimiter, RegistrationLimiter};
 use passwords::Passwords;
-pub use passwords::hash_now as hash_password;
+pub use passwords::{HashCounts, hash_now as hash_password};
 use revocation::Revocations;
 pub(crate) use tokens::is_refresh_token_shaped;
 pub use user::{MAX_PASSWORD, MIN_PASSWORD, Role, Username, check_new_password};
@@ -71,6 +71,9 @@ pub struct Auth {
     sessions: Arc<dyn SessionStore>,
     passwords: Passwords,
     limiter: LoginLimiter,
+    registrations: RegistrationLimiter,
+    /// Failed logins and throttling are logged, at a bounded rate.
+    log_budget: LogBudget,
     signing: SigningKey,
     verifying: KeySet,
     refresh_mac: hmac::Key,
@@ -123,8 +126,17 @@ impl Auth {
             .context("cannot load the revocation log")?;
         let accounts = config.accounts.clone();
         Ok(Self {
-            passwords: Passwords::new(accounts.hash_concurrency).await?,
+            passwords: Passwords::new(
+                accounts.hash_concurrency,
+                accounts.registration_hash_concurrency,
+            )
+            .await?,
             limiter: LoginLimiter::new(accounts.login_max_failures, accounts.login_failure_window),
+            registrations: RegistrationLimiter::new(
+                accounts.registrations_per_address,
+                accounts.registration_window,
+            ),
+            log_budget: LogBudget::new(LOG_LINES_PER_SECOND),
             tokens: config.tokens.clone(),
             accounts,
             mode: config.mode.clone(),
@@ -168,6 +180,11 @@ impl Auth {
         &self.clock
     }
 
+    /// Password hashes computed so far, by purpose.
+    pub fn hash_counts(&self) -> passwords::HashCounts {
+        self.passwords.counts()
+    }
+
     /// Queries run against the store and the session store together.
     pub fn store_queries(&self) -> u64 {
         self.store.queries() + self.sessions.own_queries()
@@ -188,6 +205,10 @@ impl Auth {
         Ok(())
     }
 }
+
+/// How many lines about failed logins and throttling are logged per second
+/// at most (the rest are counted into the next line).
+const LOG_LINES_PER_SECOND: u32 = 10;
 
 /// Seconds as i64 (durations here are far below i64::MAX).
 fn secs(s: u64) -> i64 {

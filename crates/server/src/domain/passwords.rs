@@ -2,6 +2,7 @@
 //! with bounded concurrency.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -18,14 +19,63 @@ const PARALLELISM: u32 = 1;
 /// How long a request waits for a hashing slot before 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
-/// Hashes and verifies passwords on the blocking pool, at most
-/// `concurrency` at a time, so logins cannot starve token verification.
+/// Hashes and verifies passwords on the blocking pool, each kind of work
+/// with a budget of its own: logins at most `login` at a time (so they
+/// cannot starve token verification), registrations at most `register`
+/// at a time, in a queue of their own (so a flood of them can never
+/// delay a login).
 #[derive(Clone)]
 pub(super) struct Passwords {
-    permits: Arc<Semaphore>,
+    login: Budget,
+    register: Budget,
     /// A real hash of a random password: unknown users are checked against
     /// it, so they cost the same time as known ones.
     dummy: Arc<str>,
+}
+
+/// Concurrent hashes allowed for one kind of work, and how many were done.
+#[derive(Clone)]
+struct Budget {
+    permits: Arc<Semaphore>,
+    done: Arc<AtomicU64>,
+}
+
+impl Budget {
+    fn new(concurrency: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            done: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Runs `f` on the blocking pool once a slot is free (at most 10 s of
+    /// waiting, then [`Error::Busy`]).
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let permit = tokio::time::timeout(QUEUE_WAIT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| Error::Busy)?
+            .map_err(|_| Error::Busy)?;
+        self.done.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(Error::internal)
+    }
+}
+
+/// Password hashes computed so far, by purpose.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HashCounts {
+    /// For logins (a user's hash or the dummy).
+    pub login: u64,
+    /// For registrations.
+    pub register: u64,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -48,8 +98,8 @@ fn verify_blocking(password: &[u8], phc: &str) -> bool {
 }
 
 impl Passwords {
-    /// Sets up hashing with `concurrency` slots; computes the dummy hash.
-    pub(super) async fn new(concurrency: usize) -> Result<Self, Error> {
+    /// Sets up hashing with these budgets; computes the dummy hash.
+    pub(super) async fn new(login: usize, register: usize) -> Result<Self, Error> {
         let dummy = tokio::task::spawn_blocking(|| {
             let mut random = [0u8; 32];
             aws_lc_rs::rand::fill(&mut random)
@@ -59,32 +109,25 @@ impl Passwords {
         .await
         .map_err(Error::internal)??;
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            login: Budget::new(login),
+            register: Budget::new(register),
             dummy: dummy.into(),
         })
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Error> {
-        let permit = tokio::time::timeout(QUEUE_WAIT, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| Error::Busy)?
-            .map_err(|_| Error::Busy)?;
-        let out = tokio::task::spawn_blocking(move || {
-            let out = f();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(Error::internal)?;
-        Ok(out)
+    /// Hashes computed so far.
+    pub(super) fn counts(&self) -> HashCounts {
+        HashCounts {
+            login: self.login.done.load(Ordering::Relaxed),
+            register: self.register.done.load(Ordering::Relaxed),
+        }
     }
 
-    /// A PHC string for a new password.
+    /// A PHC string for a new password (a registration).
     pub(super) async fn hash(&self, password: String) -> Result<String, Error> {
-        self.run(move || hash_blocking(password.as_bytes())).await?
+        self.register
+            .run(move || hash_blocking(password.as_bytes()))
+            .await?
     }
 
     /// Whether `password` matches `phc`; with `None` (no such user), checks
@@ -95,14 +138,15 @@ impl Passwords {
         phc: Option<String>,
     ) -> Result<bool, Error> {
         let dummy = self.dummy.clone();
-        self.run(move || match phc {
-            Some(phc) => verify_blocking(password.as_bytes(), &phc),
-            None => {
-                let _ = verify_blocking(password.as_bytes(), &dummy);
-                false
-            }
-        })
-        .await
+        self.login
+            .run(move || match phc {
+                Some(phc) => verify_blocking(password.as_bytes(), &phc),
+                None => {
+                    let _ = verify_blocking(password.as_bytes(), &dummy);
+                    false
+                }
+            })
+            .await
     }
 }
 

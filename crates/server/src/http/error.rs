@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use passcard_axum::Rejection;
 use passcard_axum::problem::{Challenge, Problem};
 
-use crate::domain::Error;
+use crate::domain::{Error, Limit};
 
 /// Everything a handler can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -130,12 +130,16 @@ fn domain(e: &Error) -> Response {
             "Invalid username or password",
             detail,
         ),
-        &Error::RateLimited { retry_after } => with_retry_after(
+        &Error::RateLimited { limit, retry_after } => with_retry_after(
             problem(
                 S::TOO_MANY_REQUESTS,
                 "too-many-requests",
                 "Too many requests",
-                "too many failed attempts; retry later".to_owned(),
+                match limit {
+                    Limit::Registration => "too many registrations from this address; retry later",
+                    _ => "too many failed attempts; retry later",
+                }
+                .to_owned(),
             ),
             retry_after,
         ),

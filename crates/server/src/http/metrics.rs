@@ -60,6 +60,8 @@ pub struct Snapshot {
     pub lag: std::time::Duration,
     /// The verified-token cache's hits and misses.
     pub cache: passcard_axum::CacheStats,
+    /// Password hashes computed, by purpose.
+    pub hashes: crate::domain::HashCounts,
 }
 
 /// The server's metrics.
@@ -78,6 +80,13 @@ pub struct Metrics {
     cache_hits: Counter,
     cache_misses: Counter,
     cache_seen: (AtomicU64, AtomicU64),
+    hashes: Family<PurposeLabels, Counter>,
+    hashes_seen: (AtomicU64, AtomicU64),
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PurposeLabels {
+    purpose: &'static str,
 }
 
 impl Metrics {
@@ -146,6 +155,15 @@ impl Metrics {
             "Access tokens not in the verified-token cache (fully verified)",
             cache_misses.clone(),
         );
+        let hashes = Family::<PurposeLabels, Counter>::default();
+        registry.register(
+            "password_hashes",
+            "argon2id computations, by purpose (login or register), each with a budget of its own",
+            hashes.clone(),
+        );
+        for purpose in ["login", "register"] {
+            let _ = hashes.get_or_create(&PurposeLabels { purpose });
+        }
         // Known label values start at zero, so dashboards and alerts see
         // the series before the first event.
         for outcome in ["success", "failure", "rate_limited"] {
@@ -172,6 +190,8 @@ impl Metrics {
             cache_hits,
             cache_misses,
             cache_seen: (AtomicU64::new(0), AtomicU64::new(0)),
+            hashes,
+            hashes_seen: (AtomicU64::new(0), AtomicU64::new(0)),
         }
     }
 
@@ -220,6 +240,14 @@ impl Metrics {
         );
         catch_up(&self.cache_hits, &self.cache_seen.0, now.cache.hits);
         catch_up(&self.cache_misses, &self.cache_seen.1, now.cache.misses);
+        let login = self
+            .hashes
+            .get_or_create(&PurposeLabels { purpose: "login" });
+        catch_up(&login, &self.hashes_seen.0, now.hashes.login);
+        let register = self.hashes.get_or_create(&PurposeLabels {
+            purpose: "register",
+        });
+        catch_up(&register, &self.hashes_seen.1, now.hashes.register);
         self.denylist
             .set(i64::try_from(now.denylist).unwrap_or(i64::MAX));
         self.versions

@@ -96,12 +96,24 @@ impl Serving {
 
     /// `GET path` over a plain connection: the status line.
     pub(crate) fn get(&self, path: &str) -> String {
+        self.request("GET", path, "")
+    }
+
+    /// `POST path` with a JSON body over a plain connection: the status
+    /// line.
+    pub(crate) fn post(&self, path: &str, json: &str) -> String {
+        self.request("POST", path, json)
+    }
+
+    fn request(&self, method: &str, path: &str, body: &str) -> String {
         use std::io::{Read as _, Write as _};
         let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         write!(
             s,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
         )
         .unwrap();
         let mut answer = String::new();
@@ -238,4 +250,72 @@ async fn the_listening_line_shows_the_database_without_its_password() {
         .unwrap();
     assert!(line.contains("password=***"), "{line}");
     assert!(!out.contains("s3cret"), "{out}");
+}
+
+#[test]
+fn failed_logins_and_throttling_are_logged_at_a_bounded_rate_without_passwords() {
+    let dir = TempDir::new("login-log");
+    let s = Serving::start(&dir.join("data"), &["--login-max-failures", "3"], &[]);
+    let password = "hunter2-never-logged";
+    let created = s.post(
+        "/v1/users",
+        &format!(r#"{{"username":"alice","password":"{password}"}}"#),
+    );
+    assert!(created.contains("201"), "{created}");
+    let wrong = r#"{"username":"alice","password":"not-her-password-either"}"#;
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        statuses.push(s.post("/v1/login", wrong));
+    }
+    assert!(
+        statuses[..3].iter().all(|l| l.contains("401")),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[3..].iter().all(|l| l.contains("429")),
+        "{statuses:?}"
+    );
+    // A line per refusal, up to 10 a second; the rest are counted.
+    let logged = poll(|| {
+        let out = s.output();
+        out.matches("login failed").count() == 3 && out.contains("login throttled")
+    });
+    assert!(logged, "{}", s.output());
+    let out = s.output();
+    let failed = out.lines().find(|l| l.contains("login failed")).unwrap();
+    assert!(
+        failed.contains("user=alice") && failed.contains("addr=127.0.0.1"),
+        "{failed}"
+    );
+    assert!(
+        !out.contains("hunter2") && !out.contains("not-her-password"),
+        "{out}"
+    );
+    let throttled = out.matches("login throttled").count();
+    assert!(
+        (1..=40).contains(&throttled),
+        "{throttled} throttled lines for 57 refusals"
+    );
+    // A line after a full second says how many were left out.
+    std::thread::sleep(Duration::from_millis(1100));
+    s.post("/v1/login", wrong);
+    let counted = poll(|| {
+        s.output()
+            .lines()
+            .filter(|l| l.contains("login throttled"))
+            .any(|l| !l.contains("left_out=0"))
+    });
+    assert!(counted || throttled == 57, "{}", s.output());
+}
+
+/// Polls `condition` for at most 10 s.
+fn poll(condition: impl Fn() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }

@@ -41,9 +41,13 @@ pub(super) struct Credentials {
 
 pub(super) async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(body): Json<Credentials>,
 ) -> Result<(StatusCode, Json<UserOut>), ApiError> {
-    let user = state.auth.register(&body.username, body.password).await?;
+    let user = state
+        .auth
+        .register(&body.username, body.password, peer.ip())
+        .await?;
     Ok((StatusCode::CREATED, Json(UserOut::from(&user))))
 }
 

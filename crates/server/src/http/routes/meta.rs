@@ -43,6 +43,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         families: list.families_len(),
         lag: state.auth.revocations().lag(),
         cache: state.verifier.cache_stats(),
+        hashes: state.auth.hash_counts(),
     });
     (
         [(

@@ -10,6 +10,8 @@ crate::contract::contract!(
         login_answers_unknown_user_and_wrong_password_alike,
         repeated_login_failures_get_429_until_the_window_ends,
         bad_requests_get_4xx_problems_never_5xx,
+        registrations_are_limited_per_address_and_a_taken_name_costs_no_hash,
+        registrations_in_flight_never_delay_a_login,
     ],
     tokens: [login_answers_a_token_pair],
     sessions: [],
@@ -185,4 +187,95 @@ async fn bad_requests_get_4xx_problems_never_5xx(setup: Setup) {
             a.text
         );
     }
+}
+
+async fn registrations_are_limited_per_address_and_a_taken_name_costs_no_hash(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let a: std::net::SocketAddr = "192.0.2.1:5000".parse().unwrap();
+    let b: std::net::SocketAddr = "198.51.100.7:5000".parse().unwrap();
+    let register = |from, name: &str| {
+        app.post("/v1/users")
+            .from_addr(from)
+            .json(&json!({"username": name, "password": PASSWORD}))
+            .send()
+    };
+    for _ in 0..10 {
+        register(a, "alice")
+            .await
+            .assert_problem(StatusCode::CONFLICT, "username-taken");
+    }
+    assert_eq!(
+        app.metric("passcard_password_hashes_total{purpose=\"register\"}")
+            .await,
+        0.0,
+        "a taken name is answered before any hashing"
+    );
+    let limited = register(a, "bob").await;
+    limited.assert_problem(StatusCode::TOO_MANY_REQUESTS, "too-many-requests");
+    assert_eq!(limited.header("retry-after"), "3600");
+    assert!(
+        limited.str("detail").contains("registrations"),
+        "{}",
+        limited.text
+    );
+    // Another address is not limited; this one is again after the window.
+    assert_eq!(register(b, "bob").await.status, StatusCode::CREATED);
+    app.clock.advance(Duration::from_secs(3600));
+    assert_eq!(register(a, "carol").await.status, StatusCode::CREATED);
+    assert_eq!(
+        app.metric("passcard_password_hashes_total{purpose=\"register\"}")
+            .await,
+        2.0
+    );
+}
+
+async fn registrations_in_flight_never_delay_a_login(setup: Setup) {
+    // One hash at a time for each: a shared queue would put the login
+    // behind every registration.
+    let app = std::sync::Arc::new(
+        setup
+            .config(|c| {
+                c.accounts.hash_concurrency = 1;
+                c.accounts.registration_hash_concurrency = 1;
+            })
+            .start()
+            .await,
+    );
+    app.seed("alice", "user").await;
+    let finished = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let (app, finished) = (app.clone(), finished.clone());
+        tasks.push(tokio::spawn(async move {
+            let a = app
+                .post("/v1/users")
+                .from_addr(std::net::SocketAddr::from(([192, 0, 2, i], 1)))
+                .json(&json!({"username": format!("user{i}"), "password": PASSWORD}))
+                .send()
+                .await;
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+            finished.lock().unwrap().push(format!("register {i}"));
+        }));
+    }
+    // Every registration is queued or hashing before the login starts.
+    let queued = passcard_testkit::poll_until(Duration::from_secs(30), || async {
+        app.metric("passcard_password_hashes_total{purpose=\"register\"}")
+            .await
+            >= 1.0
+    })
+    .await;
+    assert!(queued.is_some());
+    let login = app.login("alice").await;
+    finished.lock().unwrap().push("login".to_owned());
+    assert_eq!(app.me(&login.cred).await.status, StatusCode::OK);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let order = finished.lock().unwrap().clone();
+    let login_at = order.iter().position(|e| e == "login").unwrap();
+    assert!(
+        login_at <= 3,
+        "the login waited behind the registrations: {order:?}"
+    );
 }
