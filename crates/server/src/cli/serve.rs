@@ -10,8 +10,8 @@ use clap::{ArgAction, Args, ValueEnum};
 
 use super::{DataArgs, KeyArgs};
 use crate::config::{
-    AccountPolicy, Config, KeyConfig, KeySource, Mode, RevocationSettings, Secret, SessionSettings,
-    TokenPolicy, defaults, redact_url,
+    AccountPolicy, Config, ForwardedHeader, HttpSettings, IpNet, KeyConfig, KeySource, Mode,
+    RevocationSettings, Secret, SessionSettings, TokenPolicy, defaults, parse_list, redact_url,
 };
 use crate::human::HumanDuration;
 
@@ -130,6 +130,35 @@ pub(crate) struct ServeArgs {
     /// A session ends this long after login, used or not.
     #[arg(long, env = "PASSCARD_SESSION_TTL", default_value_t = HumanDuration(defaults::SESSION_TTL))]
     session_ttl: HumanDuration,
+    /// A client that has not sent a request's whole head within this is
+    /// disconnected (slow clients); an idle keep-alive connection is closed
+    /// after it.
+    #[arg(long, env = "PASSCARD_HEADER_TIMEOUT", default_value_t = HumanDuration(defaults::HEADER_TIMEOUT))]
+    header_timeout: HumanDuration,
+    /// Connections served at once; past it, new ones wait in the listen
+    /// backlog [default: 1024, or half the open-file limit if lower].
+    #[arg(long, env = "PASSCARD_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// How long a shutdown (SIGTERM, SIGINT) waits for requests in flight;
+    /// the revocation event streams end at once.
+    #[arg(long, env = "PASSCARD_SHUTDOWN_TIMEOUT", default_value_t = HumanDuration(defaults::SHUTDOWN_TIMEOUT))]
+    shutdown_timeout: HumanDuration,
+    /// Proxies whose forwarding header names the client (addresses or CIDR
+    /// ranges, comma-separated) [default: none: every client is the TCP
+    /// peer]. Only a request from one of them is read for the client
+    /// address: the rightmost hop that is not itself trusted.
+    #[arg(long, env = "PASSCARD_TRUSTED_PROXIES", value_parser = trusted_proxies, default_value = "")]
+    trusted_proxies: TrustedProxies,
+    /// The header the trusted proxies set: `x-forwarded-for` or
+    /// `forwarded` (RFC 7239). The other is ignored, so a client cannot
+    /// slip its own past the proxy.
+    #[arg(
+        long,
+        env = "PASSCARD_FORWARDED_HEADER",
+        value_enum,
+        default_value = "x-forwarded-for"
+    )]
+    forwarded_header: ForwardedArg,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "PASSCARD_LOG", default_value = "info")]
     log: String,
@@ -145,6 +174,26 @@ enum ModeArg {
     Token,
     /// Server-side sessions in a cookie.
     Session,
+}
+
+/// The header trusted proxies set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ForwardedArg {
+    /// `X-Forwarded-For`.
+    #[value(name = "x-forwarded-for")]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+/// A parsed `--trusted-proxies` list.
+#[derive(Clone, Debug)]
+struct TrustedProxies(Vec<IpNet>);
+
+fn trusted_proxies(s: &str) -> Result<TrustedProxies, String> {
+    parse_list(s)
+        .map(TrustedProxies)
+        .map_err(|e| format!("{e}; list addresses or ranges separated by commas"))
 }
 
 /// Log output format.
@@ -209,6 +258,18 @@ impl ServeArgs {
             feed_token: self.feed_token.clone(),
         };
         config.mode = mode;
+        config.http = HttpSettings {
+            header_timeout: self.header_timeout.0,
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(defaults::max_connections),
+            shutdown_timeout: self.shutdown_timeout.0,
+            trusted_proxies: self.trusted_proxies.0.clone(),
+            forwarded_header: match self.forwarded_header {
+                ForwardedArg::XForwardedFor => ForwardedHeader::XForwardedFor,
+                ForwardedArg::Forwarded => ForwardedHeader::Forwarded,
+            },
+        };
         config.verify_cache = self.verify_cache.min(defaults::MAX_VERIFY_CACHE);
         config.check()?;
         // Only once the settings are good: this creates the data folder.

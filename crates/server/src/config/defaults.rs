@@ -47,6 +47,26 @@ pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// `PASSCARD_COOKIE_SECURE`.
 pub const COOKIE_SECURE: bool = false;
 
+/// `PASSCARD_HEADER_TIMEOUT`.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// `PASSCARD_SHUTDOWN_TIMEOUT`.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `PASSCARD_MAX_CONNECTIONS`: 1024, or half the process's open-file limit
+/// if that is lower, so connections can never use up the descriptors the
+/// store and the logs need.
+pub fn max_connections() -> usize {
+    let half = open_file_limit().map_or(usize::MAX, |n| n / 2);
+    half.clamp(16, 1024)
+}
+
+/// The soft limit on open files (Linux: from /proc), if known.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 /// `PASSCARD_HASH_CONCURRENCY`: CPU cores - 1, at least 1, so a flood of
 /// logins leaves a core for token verification.
 pub fn hash_concurrency() -> usize {

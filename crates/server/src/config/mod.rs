@@ -8,12 +8,14 @@
 
 pub mod defaults;
 mod keys;
+mod net;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use keys::{KeySource, Keys, SECRET_ALG_ENV, SECRET_ENV, SIGNING_KID_ENV, SecretString};
+pub use net::{BadNet, IpNet, canonical, parse_list};
 
 /// The checked configuration of a running server.
 #[derive(Clone, Debug)]
@@ -33,6 +35,8 @@ pub struct Config {
     pub revocation: RevocationSettings,
     /// Stateless tokens, or server-side sessions with their settings.
     pub mode: Mode,
+    /// The HTTP edge: connections, timeouts, proxies.
+    pub http: HttpSettings,
     /// Slots of the cache of verified access tokens (0: off).
     pub verify_cache: usize,
 }
@@ -111,6 +115,46 @@ pub struct RevocationSettings {
     /// The token services present to read the revocation feed (off if
     /// unset).
     pub feed_token: Option<Secret>,
+}
+
+/// The HTTP edge: how long a client may take, how many may connect, which
+/// proxies say who the client is.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HttpSettings {
+    /// A client that has not sent a request's whole head within this is
+    /// disconnected; an idle keep-alive connection is closed after it.
+    pub header_timeout: Duration,
+    /// Connections served at once; past it, new ones wait in the listen
+    /// backlog.
+    pub max_connections: usize,
+    /// How long a shutdown waits for requests in flight.
+    pub shutdown_timeout: Duration,
+    /// The peers whose forwarding header is believed (none by default).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Which forwarding header a trusted proxy sets.
+    pub forwarded_header: ForwardedHeader,
+}
+
+/// The header a trusted proxy names the client in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (what nginx's `$proxy_add_x_forwarded_for` sets).
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_timeout: defaults::HEADER_TIMEOUT,
+            max_connections: defaults::max_connections(),
+            shutdown_timeout: defaults::SHUTDOWN_TIMEOUT,
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
+        }
+    }
 }
 
 /// The authentication model.
@@ -250,6 +294,7 @@ impl Config {
             accounts: AccountPolicy::default(),
             revocation: RevocationSettings::default(),
             mode: Mode::Token,
+            http: HttpSettings::default(),
             verify_cache: defaults::VERIFY_CACHE,
         }
     }
@@ -286,6 +331,12 @@ impl Config {
         if self.verify_cache > defaults::MAX_VERIFY_CACHE {
             return Err(ConfigError::VerifyCache);
         }
+        if self.http.max_connections == 0 {
+            return Err(ConfigError::MaxConnections);
+        }
+        if self.http.header_timeout.is_zero() {
+            return Err(ConfigError::HeaderTimeout);
+        }
         Ok(())
     }
 }
@@ -320,6 +371,12 @@ pub enum ConfigError {
     /// A poll that would hammer the store.
     #[error("PASSCARD_REVOCATION_POLL must be at least 10ms")]
     RevocationPoll,
+    /// No connection could ever be served.
+    #[error("PASSCARD_MAX_CONNECTIONS must be at least 1")]
+    MaxConnections,
+    /// Every request would time out.
+    #[error("PASSCARD_HEADER_TIMEOUT must be positive")]
+    HeaderTimeout,
     /// An oversized cache.
     #[error("PASSCARD_VERIFY_CACHE must be at most 1048576")]
     VerifyCache,

@@ -1,6 +1,7 @@
 //! The HTTP layer: thin handlers that call the domain and answer in JSON
 //! or `application/problem+json`, the middleware around them, and serving.
 
+mod client;
 mod cookie;
 mod error;
 mod extract;

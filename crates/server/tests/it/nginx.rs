@@ -30,7 +30,16 @@ async fn nginx_auth_request_in_front_of_a_backend() {
     let Some(nginx) = env::nginx("the nginx test") else {
         return;
     };
-    let s = Setup::new(Kind::SqliteToken).server().await.unwrap();
+    // nginx connects to passcard from 127.0.0.2 (proxy_bind below), the
+    // one address passcard trusts to name the client.
+    let s = Setup::new(Kind::SqliteToken)
+        .config(|c| {
+            c.accounts.login_max_failures = 3;
+            c.http.trusted_proxies = passcard::config::parse_list("127.0.0.2").unwrap();
+        })
+        .server()
+        .await
+        .unwrap();
 
     // The backend sees who the caller is from the headers nginx sets.
     let backend = axum::Router::new().route(
@@ -63,7 +72,7 @@ async fn nginx_auth_request_in_front_of_a_backend() {
     .replace(
         "http {",
         &format!(
-            "http {{\n    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;",
+            "http {{\n    proxy_bind 127.0.0.2;\n    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;",
             d = dir.display()
         ),
     );
@@ -125,5 +134,47 @@ async fn nginx_auth_request_in_front_of_a_backend() {
     assert_eq!(
         get(Some(access)).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
+    );
+
+    // passcard's own API through nginx: each client keeps its own limit.
+    // One client (from 127.0.0.3) guesses until it is locked out...
+    s.seed("admin", "admin").await;
+    let client_from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let login_via_nginx = |client: reqwest::Client, user: &'static str, password: &'static str| {
+        let url = format!("{front}/v1/login");
+        async move {
+            client
+                .post(url)
+                .json(&serde_json::json!({"username": user, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let guesser = client_from([127, 0, 0, 3]);
+    for _ in 0..3 {
+        let status = login_via_nginx(guesser.clone(), "alice", "wrong password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_via_nginx(guesser, "admin", passcard_testkit::PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ...while another (from 127.0.0.4) still logs in through the same
+    // nginx.
+    assert_eq!(
+        login_via_nginx(
+            client_from([127, 0, 0, 4]),
+            "admin",
+            passcard_testkit::PASSWORD
+        )
+        .await,
+        StatusCode::OK
     );
 }

@@ -1,14 +1,13 @@
 //! Registration, login, refresh, the current user, logout.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use passcard_store::User;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Caller, Error, Grant, TokenPair};
+use crate::http::client::ClientAddr;
 use crate::http::cookie;
 use crate::http::error::ApiError;
 use crate::http::extract::Json;
@@ -41,12 +40,12 @@ pub(super) struct Credentials {
 
 pub(super) async fn register(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     Json(body): Json<Credentials>,
 ) -> Result<(StatusCode, Json<UserOut>), ApiError> {
     let user = state
         .auth
-        .register(&body.username, body.password, peer.ip())
+        .register(&body.username, body.password, client)
         .await?;
     Ok((StatusCode::CREATED, Json(UserOut::from(&user))))
 }
@@ -83,12 +82,12 @@ struct SessionOut {
 
 pub(super) async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     Json(body): Json<Credentials>,
 ) -> Result<Response, ApiError> {
     let result = state
         .auth
-        .login(&body.username, body.password, peer.ip())
+        .login(&body.username, body.password, client)
         .await;
     let outcome = match &result {
         Ok(_) => Some("success"),

@@ -12,6 +12,7 @@ crate::contract::contract!(
         bad_requests_get_4xx_problems_never_5xx,
         registrations_are_limited_per_address_and_a_taken_name_costs_no_hash,
         registrations_in_flight_never_delay_a_login,
+        behind_a_trusted_proxy_each_client_has_its_own_limit,
     ],
     tokens: [login_answers_a_token_pair],
     sessions: [],
@@ -278,4 +279,72 @@ async fn registrations_in_flight_never_delay_a_login(setup: Setup) {
         login_at <= 3,
         "the login waited behind the registrations: {order:?}"
     );
+}
+
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit(setup: Setup) {
+    let app = setup
+        .config(|c| {
+            c.accounts.login_max_failures = 3;
+            c.http.trusted_proxies = passcard::config::parse_list("10.0.0.2").unwrap();
+        })
+        .start()
+        .await;
+    app.seed("mallory-target", "user").await;
+    app.seed("admin", "admin").await;
+    let proxy: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let login = |from: std::net::SocketAddr, xff: &str, user: &str, password: &str| {
+        app.post("/v1/login")
+            .from_addr(from)
+            .header("x-forwarded-for", xff)
+            .json(&json!({"username": user, "password": password}))
+            .send()
+    };
+    // One client, behind the proxy, guesses until its address is locked.
+    for _ in 0..3 {
+        let a = login(proxy, "203.0.113.9", "mallory-target", "guess").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let a = login(proxy, "203.0.113.9", "admin", PASSWORD).await;
+    a.assert_problem(StatusCode::TOO_MANY_REQUESTS, "too-many-requests");
+    // A client writing a hop of its own is still itself.
+    let a = login(proxy, "198.51.100.4, 203.0.113.9", "admin", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not locked out.
+    let a = login(proxy, "198.51.100.4", "admin", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    // A peer that is not a trusted proxy is the client, whatever it says.
+    let untrusted: std::net::SocketAddr = "192.0.2.50:1".parse().unwrap();
+    for _ in 0..3 {
+        let _ = login(untrusted, "198.51.100.77", "nobody-here", "guess").await;
+    }
+    let a = login(untrusted, "198.51.100.78", "admin", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "keyed by the peer");
+    let a = login(proxy, "198.51.100.77", "admin", PASSWORD).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+
+    // Without trusted proxies every client behind the proxy is the proxy:
+    // one client's guesses lock all of them out.
+    let plain = Setup::new(app.kind())
+        .config(|c| c.accounts.login_max_failures = 3)
+        .start()
+        .await;
+    plain.seed("mallory-target", "user").await;
+    plain.seed("admin", "admin").await;
+    for _ in 0..3 {
+        let _ = plain
+            .post("/v1/login")
+            .from_addr(proxy)
+            .header("x-forwarded-for", "203.0.113.9")
+            .json(&json!({"username": "mallory-target", "password": "guess"}))
+            .send()
+            .await;
+    }
+    let a = plain
+        .post("/v1/login")
+        .from_addr(proxy)
+        .header("x-forwarded-for", "198.51.100.4")
+        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
 }
