@@ -14,16 +14,19 @@
 //!
 //! `{prefix}:s:{hash}` is a Redis hash (user, created, idle, expires) whose
 //! key expires with the session; `{prefix}:u:{user}` is the set of a
-//! user's session hashes, for logout-everywhere and bans. Users are read
-//! from the main store on every lookup, so role changes and bans apply at
-//! the next request.
+//! user's session hashes, for logout-everywhere and bans. The set is kept
+//! in step by scripts, each atomic: a logout removes its id, a login
+//! removes the ids of sessions that expired, and logout-everywhere
+//! deletes exactly the sessions it lists (a login landing meanwhile is
+//! either deleted with them or stays listed, never orphaned). Users are
+//! read from the main store on every lookup, so role changes and bans
+//! apply at the next request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::{NewSession, QueryCounter, SessionRecord, SessionStore, Store, StoreError, User};
@@ -57,6 +60,67 @@ fn hex(hash: &[u8; 32]) -> String {
     s
 }
 
+/// The scripts that keep a session and its user's set in step, each run
+/// atomically by Redis.
+#[derive(Debug)]
+struct Scripts {
+    create: redis::Script,
+    delete: redis::Script,
+    delete_all: redis::Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Self {
+            // KEYS: the session, the user's set. ARGV: the session-key
+            // prefix, the id, user, created, idle, expires. Also takes the
+            // ids of sessions that expired off the set.
+            create: redis::Script::new(
+                r"
+                for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+                    if redis.call('EXISTS', ARGV[1] .. id) == 0 then
+                        redis.call('SREM', KEYS[2], id)
+                    end
+                end
+                redis.call('HSET', KEYS[1], 'user', ARGV[3], 'created', ARGV[4],
+                           'idle', ARGV[5], 'expires', ARGV[6])
+                redis.call('EXPIREAT', KEYS[1], math.min(tonumber(ARGV[5]), tonumber(ARGV[6])))
+                redis.call('SADD', KEYS[2], ARGV[2])
+                -- The set lives as long as its longest session.
+                local ttl = redis.call('TTL', KEYS[2])
+                if ttl < tonumber(ARGV[6]) - tonumber(ARGV[4]) then
+                    redis.call('EXPIREAT', KEYS[2], ARGV[6])
+                end
+                return 0
+                ",
+            ),
+            // KEYS: the session. ARGV: the user-set prefix, the id.
+            delete: redis::Script::new(
+                r"
+                local user = redis.call('HGET', KEYS[1], 'user')
+                redis.call('DEL', KEYS[1])
+                if user then
+                    redis.call('SREM', ARGV[1] .. user, ARGV[2])
+                end
+                return 0
+                ",
+            ),
+            // KEYS: the user's set. ARGV: the session-key prefix. Deletes
+            // exactly the sessions listed, and the set.
+            delete_all: redis::Script::new(
+                r"
+                local ids = redis.call('SMEMBERS', KEYS[1])
+                for _, id in ipairs(ids) do
+                    redis.call('DEL', ARGV[1] .. id)
+                end
+                redis.call('DEL', KEYS[1])
+                return #ids
+                ",
+            ),
+        }
+    }
+}
+
 /// Sessions in Redis.
 pub struct RedisSessions {
     pool: Vec<ConnectionManager>,
@@ -64,6 +128,7 @@ pub struct RedisSessions {
     users: Arc<dyn Store>,
     prefix: String,
     queries: QueryCounter,
+    scripts: Scripts,
 }
 
 impl RedisSessions {
@@ -100,6 +165,7 @@ impl RedisSessions {
             users,
             prefix: prefix.to_owned(),
             queries: QueryCounter::new(),
+            scripts: Scripts::new(),
         })
     }
 
@@ -107,6 +173,22 @@ impl RedisSessions {
     fn conn(&self) -> ConnectionManager {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
         self.pool[i].clone()
+    }
+
+    /// Deletes a session and takes it off its user's set.
+    async fn forget(
+        &self,
+        conn: &mut ConnectionManager,
+        hash: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        self.scripts
+            .delete
+            .key(self.session_key(hash))
+            .arg(format!("{}:u:", self.prefix))
+            .arg(hex(hash))
+            .invoke_async(conn)
+            .await
+            .map_err(err)
     }
 
     fn session_key(&self, hash: &[u8; 32]) -> String {
@@ -122,24 +204,19 @@ impl RedisSessions {
 impl SessionStore for RedisSessions {
     async fn create_session(&self, s: &NewSession, now: i64) -> Result<(), StoreError> {
         let mut conn = self.conn();
-        let key = self.session_key(&s.hash);
-        let user_key = self.user_key(s.user_id);
         self.queries.add(1);
-        let _: () = redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &key,
-                &[
-                    ("user", s.user_id),
-                    ("created", now),
-                    ("idle", s.idle_expires_at),
-                    ("expires", s.expires_at),
-                ],
-            )
-            .expire_at(&key, s.idle_expires_at.min(s.expires_at))
-            .sadd(&user_key, hex(&s.hash))
-            .expire_at(&user_key, s.expires_at)
-            .query_async(&mut conn)
+        let _: () = self
+            .scripts
+            .create
+            .key(self.session_key(&s.hash))
+            .key(self.user_key(s.user_id))
+            .arg(format!("{}:s:", self.prefix))
+            .arg(hex(&s.hash))
+            .arg(s.user_id)
+            .arg(now)
+            .arg(s.idle_expires_at)
+            .arg(s.expires_at)
+            .invoke_async(&mut conn)
             .await
             .map_err(err)?;
         Ok(())
@@ -167,6 +244,9 @@ impl SessionStore for RedisSessions {
             return Ok(None);
         };
         if expires <= now || idle <= now {
+            // Over by the server's clock, not yet by Redis's: gone now.
+            self.queries.add(1);
+            let _: () = self.forget(&mut conn, hash).await?;
             return Ok(None);
         }
         let Some(user) = self.users.user_by_id(user_id).await? else {
@@ -195,24 +275,19 @@ impl SessionStore for RedisSessions {
     async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         self.queries.add(1);
-        let _: () = conn.del(self.session_key(hash)).await.map_err(err)?;
-        Ok(())
+        self.forget(&mut conn, hash).await
     }
 
     async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, StoreError> {
         let mut conn = self.conn();
-        let user_key = self.user_key(user_id);
         self.queries.add(1);
-        let members: Vec<String> = conn.smembers(&user_key).await.map_err(err)?;
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for m in &members {
-            pipe.del(format!("{}:s:{m}", self.prefix));
-        }
-        pipe.del(&user_key);
-        self.queries.add(1);
-        let _: () = pipe.query_async(&mut conn).await.map_err(err)?;
-        Ok(members.len() as u64)
+        self.scripts
+            .delete_all
+            .key(self.user_key(user_id))
+            .arg(format!("{}:s:", self.prefix))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(err)
     }
 
     fn own_queries(&self) -> u64 {

@@ -2,9 +2,9 @@
 //! SameSite=Lax, Path=/, Secure when configured), and the CSRF rule for
 //! unsafe requests it authenticates.
 
+use axum::http::HeaderValue;
 use axum::http::header::{COOKIE, HOST, ORIGIN};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method};
 
 use super::error::ApiError;
 use crate::config::SessionSettings;
@@ -28,10 +28,26 @@ pub(crate) fn session_id(parts: &Parts) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
+/// Headers in which a reverse proxy asking `/v1/verify` (nginx
+/// `auth_request`, Traefik `forwardAuth`) names the method of the request
+/// it is deciding about.
+const ORIGINAL_METHOD: [&str; 2] = ["x-original-method", "x-forwarded-method"];
+
+fn is_safe(method: &[u8]) -> bool {
+    matches!(method, b"GET" | b"HEAD" | b"OPTIONS")
+}
+
 /// Refuses cross-site unsafe requests authenticated by cookie: they need
-/// the [`CSRF_HEADER`], or an `Origin` naming this very host.
+/// the [`CSRF_HEADER`], or an `Origin` naming this very host. A request is
+/// unsafe when its method is, or when a proxy says the request it asks
+/// about is (`X-Original-Method`, `X-Forwarded-Method`): those headers can
+/// only make the rule stricter, never lift it.
 pub(crate) fn check_csrf(parts: &Parts) -> Result<(), ApiError> {
-    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+    let original_unsafe = ORIGINAL_METHOD
+        .iter()
+        .flat_map(|name| parts.headers.get_all(*name))
+        .any(|v| !is_safe(v.as_bytes().trim_ascii()));
+    if is_safe(parts.method.as_str().as_bytes()) && !original_unsafe {
         return Ok(());
     }
     if parts.headers.contains_key(CSRF_HEADER) {

@@ -64,5 +64,7 @@ pub(crate) async fn redis(users: Arc<dyn Store>) -> Option<TempRedis> {
     })
 }
 
+/// The Redis session store's own promises.
+mod redis_sessions;
 /// The SQLite backend's own promises.
 mod sqlite_files;

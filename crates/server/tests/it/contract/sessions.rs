@@ -12,6 +12,7 @@ crate::contract::contract!(
         there_is_no_refresh_in_session_mode,
         cookie_authenticated_unsafe_requests_need_csrf_proof,
         a_session_ends_when_idle_or_at_its_lifetime,
+        verify_applies_the_csrf_rule_to_the_original_method,
     ],
 );
 
@@ -128,4 +129,55 @@ async fn a_session_ends_when_idle_or_at_its_lifetime(setup: Setup) {
         let _ = app.me(&busy).await;
     }
     assert_eq!(app.me(&busy).await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn verify_applies_the_csrf_rule_to_the_original_method(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let Cred::Cookie(cookie) = app.login("alice").await.cred else {
+        panic!("a cookie")
+    };
+    // nginx auth_request asks with GET, naming the original method.
+    let verify = |original: Option<(&'static str, &'static str)>| {
+        let mut call = app
+            .get("/v1/verify")
+            .header("host", "auth.example")
+            .cookie(&cookie);
+        if let Some((name, method)) = original {
+            call = call.header(name, method);
+        }
+        call
+    };
+    assert_eq!(verify(None).send().await.status, StatusCode::OK);
+    assert_eq!(
+        verify(Some(("x-original-method", "GET")))
+            .send()
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A cross-site POST behind the proxy is refused as it would be here.
+    for original in [
+        ("x-original-method", "POST"),
+        ("x-forwarded-method", "DELETE"),
+    ] {
+        let a = verify(Some(original)).send().await;
+        a.assert_problem(StatusCode::FORBIDDEN, "cross-site");
+        assert!(a.header("x-passcard-sub").is_empty());
+        let proven = verify(Some(original)).csrf().send().await;
+        assert_eq!(proven.status, StatusCode::OK, "with the CSRF header");
+        let same_origin = verify(Some(original))
+            .header("origin", "https://auth.example")
+            .send()
+            .await;
+        assert_eq!(same_origin.status, StatusCode::OK, "same origin");
+    }
+    // The header never lifts the rule from an unsafe request itself.
+    let a = app
+        .post("/v1/logout")
+        .cookie(&cookie)
+        .header("x-original-method", "GET")
+        .send()
+        .await;
+    a.assert_problem(StatusCode::FORBIDDEN, "cross-site");
 }
