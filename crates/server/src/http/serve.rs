@@ -1,11 +1,29 @@
-//! Serving: the listener, the revocation follower beside it, graceful
-//! shutdown.
+//! Serving: the listener, the connections, the revocation follower beside
+//! them, and a shutdown with a deadline.
+//!
+//! Connections are served by hyper (HTTP/1.1) with a timer: a client that
+//! has not sent a request's whole head within the header timeout is
+//! disconnected, and so is an idle keep-alive connection. At most
+//! `max_connections` are served at once; past that, new ones wait in the
+//! listen backlog (nothing is accepted until one ends), so a flood of
+//! connections can neither use up the descriptors nor crash the server.
+//! A shutdown stops accepting, ends the revocation event streams, lets
+//! requests in flight finish for at most the shutdown timeout, then
+//! closes what is left.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::net::TcpListener;
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt as _;
 
 use super::state::AppState;
 
@@ -70,20 +88,108 @@ pub async fn spawn(state: AppState) -> anyhow::Result<RunningServer> {
     })
 }
 
-/// Serves until `shutdown` completes, following the revocation log.
+/// Serves until `shutdown` completes, following the revocation log; then
+/// shuts down within the configured deadline.
 pub async fn serve_on(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let _background = Background::start(&state);
-    axum::serve(
-        listener,
-        super::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("server failed")
+    let http = state.config.http.clone();
+    let router = super::app(state.clone());
+    let slots = Arc::new(Semaphore::new(http.max_connections));
+    let (stop, stopping) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        while connections.try_join_next().is_some() {}
+        // A free slot first: past the cap, connections wait in the backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.context("connection slots closed")?,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors, or a connection reset before it
+                    // was accepted: keep serving the others.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        connections.spawn(connection(
+            stream,
+            peer,
+            router.clone(),
+            http.header_timeout,
+            stopping.clone(),
+            slot,
+        ));
+    }
+    drop(listener);
+    tracing::info!(
+        connections = connections.len(),
+        timeout_s = http.shutdown_timeout.as_secs_f64(),
+        "shutting down: no new connections; finishing requests in flight"
+    );
+    state.begin_shutdown();
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(http.shutdown_timeout, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            "shutdown timeout reached: closing the connections still open"
+        );
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Serves one connection until it ends, or gracefully once `stopping`
+/// turns true. Holds its slot until then.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    header_timeout: Duration,
+    mut stopping: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(req)
+        });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let served = tokio::select! {
+        served = conn.as_mut() => served,
+        () = stopped(&mut stopping) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = served {
+        tracing::debug!(%peer, error = %e, "connection ended");
+    }
+}
+
+/// Resolves once `stopping` turns true (or its sender is gone).
+pub(crate) async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -106,5 +212,4 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -28,6 +28,9 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Whether the revocation push channel (PostgreSQL LISTEN) is up.
     pub listening: Arc<AtomicBool>,
+    /// Turns true when the server starts shutting down: long-lived
+    /// responses (the revocation event streams) end.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::ops::Deref for AppState {
@@ -59,6 +62,17 @@ impl AppState {
             verifier,
             metrics: Metrics::new(),
             listening: Arc::new(AtomicBool::new(false)),
+            shutdown: tokio::sync::watch::channel(false).0,
         })))
+    }
+
+    /// Tells long-lived responses that the server is shutting down.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Turns true when the server starts shutting down.
+    pub fn shutting_down(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 }

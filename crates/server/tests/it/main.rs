@@ -16,6 +16,9 @@ mod cli;
 mod cluster;
 /// The HTTP contract suite, on every configuration of the matrix.
 mod contract;
+/// The HTTP edge over real connections: slow clients, idle connections,
+/// the connection cap.
+mod edge;
 /// For other services: a resource server built with passcard-axum, over
 /// real connections.
 mod feed;

@@ -319,3 +319,67 @@ fn poll(condition: impl Fn() -> bool) -> bool {
     }
     false
 }
+
+/// Sends SIGTERM to `child` and waits: its exit code and how long it took,
+/// or `None` after 30 s.
+fn terminate(child: &mut Child) -> Option<(Option<i32>, Duration)> {
+    let started = Instant::now();
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some((status.code(), started.elapsed()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_with_a_half_sent_request_open_exits_within_the_shutdown_timeout() {
+    use std::io::Write as _;
+    let dir = TempDir::new("shutdown");
+    let mut s = Serving::start(&dir.join("data"), &["--shutdown-timeout", "1s"], &[]);
+    let mut half = std::net::TcpStream::connect(&s.addr).unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, took) = terminate(&mut s.child).expect("still running 30 s after SIGTERM");
+    assert_eq!(code, Some(0), "{}", s.output());
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_ends_the_revocation_event_stream_at_once() {
+    use std::io::{Read as _, Write as _};
+    let feed = "feed-token-0123456789abcdef0123456789";
+    let dir = TempDir::new("shutdown-sse");
+    // The default shutdown timeout (10 s): the stream must not wait for it.
+    let mut s = Serving::start(&dir.join("data"), &[], &[("PASSCARD_FEED_TOKEN", feed)]);
+    let mut stream = std::net::TcpStream::connect(&s.addr).unwrap();
+    write!(
+        stream,
+        "GET /v1/revocations/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {feed}\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 256];
+    let n = stream.read(&mut head).unwrap();
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"));
+    let (code, took) = terminate(&mut s.child).expect("still running 30 s after SIGTERM");
+    assert_eq!(code, Some(0), "{}", s.output());
+    assert!(
+        took < Duration::from_secs(5),
+        "took {took:?}: the stream held the shutdown"
+    );
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let ended = stream.read_to_end(&mut rest);
+    assert!(ended.is_ok(), "the stream did not end: {ended:?}");
+}

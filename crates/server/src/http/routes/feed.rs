@@ -203,9 +203,16 @@ pub(super) async fn stream(
         sent: resume,
         backlog_done: false,
     };
-    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
-        let e = feed.next().await?;
-        Some((Ok::<_, Infallible>(sse_event(&e)), feed))
-    });
+    // The stream ends when the server shuts down, so a shutdown does not
+    // wait for it.
+    let stopping = feed.state.shutting_down();
+    let stream =
+        futures_util::stream::unfold((feed, stopping), |(mut feed, mut stopping)| async move {
+            let e = tokio::select! {
+                e = feed.next() => e?,
+                () = crate::http::serve::stopped(&mut stopping) => return None,
+            };
+            Some((Ok::<_, Infallible>(sse_event(&e)), (feed, stopping)))
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
