@@ -162,6 +162,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A COMMIT failed: the transaction may or may not have taken effect.
+    #[error("database error at commit: {0}")]
+    Commit(#[source] sqlx::Error),
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -190,10 +193,16 @@ impl StoreError {
             Self::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
             )
+            | Self::Commit(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            )
             | Self::RedisUnreachable(_) => true,
-            Self::Database(sqlx::Error::Database(e)) => e.code().is_some_and(|c| {
-                (c.starts_with("08") && c != "08P01") || matches!(&*c, "57P01" | "57P02" | "57P03")
-            }),
+            Self::Database(sqlx::Error::Database(e)) | Self::Commit(sqlx::Error::Database(e)) => {
+                e.code().is_some_and(|c| {
+                    (c.starts_with("08") && c != "08P01")
+                        || matches!(&*c, "57P01" | "57P02" | "57P03")
+                })
+            }
             _ => false,
         }
     }

@@ -50,6 +50,14 @@ fn err(e: redis::RedisError) -> StoreError {
     }
 }
 
+/// A write refused by a replica.
+fn is_read_only(e: &redis::RedisError) -> bool {
+    matches!(
+        e.kind(),
+        redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+    ) || e.to_string().contains("READONLY")
+}
+
 fn hex(hash: &[u8; 32]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(64);
@@ -123,7 +131,9 @@ impl Scripts {
 
 /// Sessions in Redis.
 pub struct RedisSessions {
-    pool: Vec<ConnectionManager>,
+    pool: Vec<std::sync::Mutex<ConnectionManager>>,
+    client: redis::Client,
+    config: ConnectionManagerConfig,
     next: AtomicUsize,
     users: Arc<dyn Store>,
     prefix: String,
@@ -153,14 +163,16 @@ impl RedisSessions {
             .set_max_delay(Duration::from_millis(500));
         let mut pool = Vec::with_capacity(connections.max(1));
         for _ in 0..connections.max(1) {
-            pool.push(
+            pool.push(std::sync::Mutex::new(
                 ConnectionManager::new_with_config(client.clone(), config.clone())
                     .await
                     .map_err(err)?,
-            );
+            ));
         }
         Ok(Self {
             pool,
+            client,
+            config,
             next: AtomicUsize::new(0),
             users,
             prefix: prefix.to_owned(),
@@ -169,26 +181,54 @@ impl RedisSessions {
         })
     }
 
-    /// The next connection, in turn (a clone is a handle, not a connection).
-    fn conn(&self) -> ConnectionManager {
+    /// The next connection, in turn (a clone is a handle, not a
+    /// connection), and its place in the pool.
+    fn conn(&self) -> (usize, ConnectionManager) {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
-        self.pool[i].clone()
+        (i, self.slot(i))
+    }
+
+    fn slot(&self, i: usize) -> ConnectionManager {
+        self.pool[i]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Runs `call` on the next connection. A Redis that answers READONLY
+    /// (a replica now: the address moved to a new primary after a
+    /// failover, but this connection did not) refused the write, so the
+    /// connection is replaced by a new one and `call` runs once more on it.
+    /// redis-rs reconnects by itself only after I/O errors.
+    async fn with_conn<T, F, Fut>(&self, call: F) -> Result<T, StoreError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let (i, conn) = self.conn();
+        match call(conn).await {
+            Err(e) if is_read_only(&e) => {
+                tracing::warn!(error = %e, "Redis answered READONLY: reconnecting");
+                let fresh =
+                    ConnectionManager::new_with_config(self.client.clone(), self.config.clone())
+                        .await
+                        .map_err(err)?;
+                *self.pool[i].lock().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+                call(fresh).await.map_err(err)
+            }
+            other => other.map_err(err),
+        }
     }
 
     /// Deletes a session and takes it off its user's set.
-    async fn forget(
-        &self,
-        conn: &mut ConnectionManager,
-        hash: &[u8; 32],
-    ) -> Result<(), StoreError> {
-        self.scripts
-            .delete
-            .key(self.session_key(hash))
-            .arg(format!("{}:u:", self.prefix))
-            .arg(hex(hash))
-            .invoke_async(conn)
-            .await
-            .map_err(err)
+    async fn forget(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        let (key, prefix) = (self.session_key(hash), format!("{}:u:", self.prefix));
+        self.with_conn(|mut conn| {
+            let mut invocation = self.scripts.delete.key(&key);
+            invocation.arg(&prefix).arg(hex(hash));
+            async move { invocation.invoke_async::<()>(&mut conn).await }
+        })
+        .await
     }
 
     fn session_key(&self, hash: &[u8; 32]) -> String {
@@ -203,23 +243,22 @@ impl RedisSessions {
 #[async_trait]
 impl SessionStore for RedisSessions {
     async fn create_session(&self, s: &NewSession, now: i64) -> Result<(), StoreError> {
-        let mut conn = self.conn();
         self.queries.add(1);
-        let _: () = self
-            .scripts
-            .create
-            .key(self.session_key(&s.hash))
-            .key(self.user_key(s.user_id))
-            .arg(format!("{}:s:", self.prefix))
-            .arg(hex(&s.hash))
-            .arg(s.user_id)
-            .arg(now)
-            .arg(s.idle_expires_at)
-            .arg(s.expires_at)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(err)?;
-        Ok(())
+        let (key, user_key) = (self.session_key(&s.hash), self.user_key(s.user_id));
+        let prefix = format!("{}:s:", self.prefix);
+        self.with_conn(|mut conn| {
+            let mut invocation = self.scripts.create.key(&key);
+            invocation
+                .key(&user_key)
+                .arg(&prefix)
+                .arg(hex(&s.hash))
+                .arg(s.user_id)
+                .arg(now)
+                .arg(s.idle_expires_at)
+                .arg(s.expires_at);
+            async move { invocation.invoke_async::<()>(&mut conn).await }
+        })
+        .await
     }
 
     async fn session(
@@ -228,25 +267,30 @@ impl SessionStore for RedisSessions {
         now: i64,
         idle_until: i64,
     ) -> Result<Option<(User, SessionRecord)>, StoreError> {
-        let mut conn = self.conn();
         let key = self.session_key(hash);
         self.queries.add(1);
-        let fields: Vec<Option<i64>> = redis::cmd("HMGET")
-            .arg(&key)
-            .arg("user")
-            .arg("created")
-            .arg("idle")
-            .arg("expires")
-            .query_async(&mut conn)
-            .await
-            .map_err(err)?;
+        let fields: Vec<Option<i64>> = self
+            .with_conn(|mut conn| {
+                let key = &key;
+                async move {
+                    redis::cmd("HMGET")
+                        .arg(key)
+                        .arg("user")
+                        .arg("created")
+                        .arg("idle")
+                        .arg("expires")
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
         let [Some(user_id), Some(created), Some(idle), Some(expires)] = fields[..] else {
             return Ok(None);
         };
         if expires <= now || idle <= now {
             // Over by the server's clock, not yet by Redis's: gone now.
             self.queries.add(1);
-            let _: () = self.forget(&mut conn, hash).await?;
+            self.forget(hash).await?;
             return Ok(None);
         }
         let Some(user) = self.users.user_by_id(user_id).await? else {
@@ -260,34 +304,37 @@ impl SessionStore for RedisSessions {
         let slide_to = idle_until.min(expires);
         if (idle - now) * 2 < (idle_until - now) && slide_to > idle {
             self.queries.add(1);
-            let _: () = redis::pipe()
-                .atomic()
-                .hset(&key, "idle", slide_to)
-                .expire_at(&key, slide_to)
-                .query_async(&mut conn)
-                .await
-                .map_err(err)?;
+            self.with_conn(|mut conn| {
+                let key = &key;
+                async move {
+                    redis::pipe()
+                        .atomic()
+                        .hset(key, "idle", slide_to)
+                        .expire_at(key, slide_to)
+                        .query_async::<()>(&mut conn)
+                        .await
+                }
+            })
+            .await?;
             record.idle_expires_at = slide_to;
         }
         Ok(Some((user, record)))
     }
 
     async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
-        let mut conn = self.conn();
         self.queries.add(1);
-        self.forget(&mut conn, hash).await
+        self.forget(hash).await
     }
 
     async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, StoreError> {
-        let mut conn = self.conn();
         self.queries.add(1);
-        self.scripts
-            .delete_all
-            .key(self.user_key(user_id))
-            .arg(format!("{}:s:", self.prefix))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(err)
+        let (user_key, prefix) = (self.user_key(user_id), format!("{}:s:", self.prefix));
+        self.with_conn(|mut conn| {
+            let mut invocation = self.scripts.delete_all.key(&user_key);
+            invocation.arg(&prefix);
+            async move { invocation.invoke_async(&mut conn).await }
+        })
+        .await
     }
 
     fn own_queries(&self) -> u64 {

@@ -170,18 +170,20 @@ macro_rules! impl_store {
                 session: &$crate::NewSession,
                 now: i64,
             ) -> Result<(), $crate::StoreError> {
-                self.queries.add(1);
-                sqlx::query(
-                    "INSERT INTO sessions (hash, user_id, created_at, idle_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&session.hash[..])
-                .bind(session.user_id)
-                .bind(now)
-                .bind(session.idle_expires_at)
-                .bind(session.expires_at)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+                $crate::sql::retrying!(self, false, {
+                    self.queries.add(1);
+                    sqlx::query(
+                        "INSERT INTO sessions (hash, user_id, created_at, idle_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&session.hash[..])
+                    .bind(session.user_id)
+                    .bind(now)
+                    .bind(session.idle_expires_at)
+                    .bind(session.expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                })
             }
 
             async fn session(
@@ -190,54 +192,60 @@ macro_rules! impl_store {
                 now: i64,
                 idle_until: i64,
             ) -> Result<Option<($crate::User, $crate::SessionRecord)>, $crate::StoreError> {
-                use sqlx::Row as _;
-                self.queries.add(1);
-                let row = sqlx::query(
-                    "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.token_version, \
-                     s.created_at, s.idle_expires_at, s.expires_at \
-                     FROM sessions s JOIN users u ON u.id = s.user_id \
-                     WHERE s.hash = $1 AND s.expires_at > $2 AND s.idle_expires_at > $2",
-                )
-                .bind(&hash[..])
-                .bind(now)
-                .fetch_optional(&mut *self.reader().await?)
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                let mut record = $crate::SessionRecord {
-                    created_at: row.try_get("created_at")?,
-                    idle_expires_at: row.try_get("idle_expires_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                };
-                let slide_to = idle_until.min(record.expires_at);
-                // Slide only when less than half of the idle time is left.
-                if (record.idle_expires_at - now) * 2 < (idle_until - now) && slide_to > record.idle_expires_at {
+                $crate::sql::retrying!(self, true, {
+                    use sqlx::Row as _;
                     self.queries.add(1);
-                    sqlx::query("UPDATE sessions SET idle_expires_at = $1 WHERE hash = $2")
-                        .bind(slide_to)
-                        .bind(&hash[..])
-                        .execute(&self.pool)
-                        .await?;
-                    record.idle_expires_at = slide_to;
-                }
-                Ok(Some((user(&row)?, record)))
+                    let row = sqlx::query(
+                        "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.token_version, \
+                         s.created_at, s.idle_expires_at, s.expires_at \
+                         FROM sessions s JOIN users u ON u.id = s.user_id \
+                         WHERE s.hash = $1 AND s.expires_at > $2 AND s.idle_expires_at > $2",
+                    )
+                    .bind(&hash[..])
+                    .bind(now)
+                    .fetch_optional(&mut *self.reader().await?)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let mut record = $crate::SessionRecord {
+                        created_at: row.try_get("created_at")?,
+                        idle_expires_at: row.try_get("idle_expires_at")?,
+                        expires_at: row.try_get("expires_at")?,
+                    };
+                    let slide_to = idle_until.min(record.expires_at);
+                    // Slide only when less than half of the idle time is left.
+                    if (record.idle_expires_at - now) * 2 < (idle_until - now) && slide_to > record.idle_expires_at {
+                        self.queries.add(1);
+                        sqlx::query("UPDATE sessions SET idle_expires_at = $1 WHERE hash = $2")
+                            .bind(slide_to)
+                            .bind(&hash[..])
+                            .execute(&self.pool)
+                            .await?;
+                        record.idle_expires_at = slide_to;
+                    }
+                    Ok(Some((user(&row)?, record)))
+                })
             }
 
             async fn delete_session(&self, hash: &[u8; 32]) -> Result<(), $crate::StoreError> {
-                self.queries.add(1);
-                sqlx::query("DELETE FROM sessions WHERE hash = $1")
-                    .bind(&hash[..])
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+                $crate::sql::retrying!(self, true, {
+                    self.queries.add(1);
+                    sqlx::query("DELETE FROM sessions WHERE hash = $1")
+                        .bind(&hash[..])
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                })
             }
 
             async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, $crate::StoreError> {
-                self.queries.add(1);
-                Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
+                $crate::sql::retrying!(self, true, {
+                    self.queries.add(1);
+                    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected())
+                })
             }
         }
 
@@ -250,46 +258,52 @@ macro_rules! impl_store {
                 role: &str,
                 now: i64,
             ) -> Result<$crate::User, $crate::StoreError> {
-                self.queries.add(1);
-                let row = sqlx::query(&format!(
-                    "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
-                ))
-                .bind(username)
-                .bind(password_hash)
-                .bind(role)
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        $crate::StoreError::Conflict
-                    } else {
-                        $crate::StoreError::Database(e)
-                    }
-                })?;
-                Ok(user(&row)?)
+                $crate::sql::retrying!(self, false, {
+                    self.queries.add(1);
+                    let row = sqlx::query(&format!(
+                        "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
+                    ))
+                    .bind(username)
+                    .bind(password_hash)
+                    .bind(role)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| {
+                        if is_unique_violation(&e) {
+                            $crate::StoreError::Conflict
+                        } else {
+                            $crate::StoreError::Database(e)
+                        }
+                    })?;
+                    Ok(user(&row)?)
+                })
             }
 
             async fn user_by_name(
                 &self,
                 username: &str,
             ) -> Result<Option<$crate::User>, $crate::StoreError> {
-                self.queries.add(1);
-                let row =
-                    sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
-                        .bind(username)
-                        .fetch_optional(&mut *self.reader().await?)
-                        .await?;
-                Ok(row.as_ref().map(user).transpose()?)
+                $crate::sql::retrying!(self, true, {
+                    self.queries.add(1);
+                    let row =
+                        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
+                            .bind(username)
+                            .fetch_optional(&mut *self.reader().await?)
+                            .await?;
+                    Ok(row.as_ref().map(user).transpose()?)
+                })
             }
 
             async fn user_by_id(&self, id: i64) -> Result<Option<$crate::User>, $crate::StoreError> {
-                self.queries.add(1);
-                let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(&mut *self.reader().await?)
-                    .await?;
-                Ok(row.as_ref().map(user).transpose()?)
+                $crate::sql::retrying!(self, true, {
+                    self.queries.add(1);
+                    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&mut *self.reader().await?)
+                        .await?;
+                    Ok(row.as_ref().map(user).transpose()?)
+                })
             }
 
             async fn set_role(
@@ -298,24 +312,26 @@ macro_rules! impl_store {
                 role: &str,
                 now: i64,
             ) -> Result<Option<$crate::User>, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                // Every revoking transaction takes the log lock before any
-                // row lock, so two of them cannot deadlock.
-                self.lock_events(&mut tx).await?;
-                self.queries.add(1);
-                let changed = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
-                    .bind(role)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if changed == 0 {
-                    return Ok(None);
-                }
-                self.bump_version(&mut tx, id, now).await?;
-                let user = self.user_where_id(&mut tx, id).await?;
-                tx.commit().await?;
-                Ok(Some(user))
+                $crate::sql::retrying!(self, true, {
+                    let mut tx = self.pool.begin().await?;
+                    // Every revoking transaction takes the log lock before any
+                    // row lock, so two of them cannot deadlock.
+                    self.lock_events(&mut tx).await?;
+                    self.queries.add(1);
+                    let changed = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                        .bind(role)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if changed == 0 {
+                        return Ok(None);
+                    }
+                    self.bump_version(&mut tx, id, now).await?;
+                    let user = self.user_where_id(&mut tx, id).await?;
+                    $crate::sql::commit(tx).await?;
+                    Ok(Some(user))
+                })
             }
 
             async fn revoke_user(
@@ -324,28 +340,30 @@ macro_rules! impl_store {
                 disable: bool,
                 now: i64,
             ) -> Result<Option<$crate::User>, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                if self.bump_version(&mut tx, id, now).await?.is_none() {
-                    return Ok(None);
-                }
-                if disable {
+                $crate::sql::retrying!(self, true, {
+                    let mut tx = self.pool.begin().await?;
+                    if self.bump_version(&mut tx, id, now).await?.is_none() {
+                        return Ok(None);
+                    }
+                    if disable {
+                        self.queries.add(1);
+                        sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     self.queries.add(1);
-                    sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                self.queries.add(1);
-                sqlx::query(
-                    "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-                )
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                let user = self.user_where_id(&mut tx, id).await?;
-                tx.commit().await?;
-                Ok(Some(user))
+                    sqlx::query(
+                        "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    let user = self.user_where_id(&mut tx, id).await?;
+                    $crate::sql::commit(tx).await?;
+                    Ok(Some(user))
+                })
             }
 
             async fn revoke_token(
@@ -356,24 +374,26 @@ macro_rules! impl_store {
                 family_id: Option<i64>,
                 now: i64,
             ) -> Result<(), $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                self.lock_events(&mut tx).await?;
-                self.queries.add(1);
-                sqlx::query(
-                    "INSERT INTO revocation_events (kind, user_id, jti, expires_at, created_at) VALUES ('jti', $1, $2, $3, $4)",
-                )
-                .bind(user_id)
-                .bind(jti)
-                .bind(expires_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                if let Some(family) = family_id {
-                    self.revoke_family_in(&mut tx, family, Some(user_id), now).await?;
-                }
-                self.notify_events(&mut tx).await?;
-                tx.commit().await?;
-                Ok(())
+                $crate::sql::retrying!(self, true, {
+                    let mut tx = self.pool.begin().await?;
+                    self.lock_events(&mut tx).await?;
+                    self.queries.add(1);
+                    sqlx::query(
+                        "INSERT INTO revocation_events (kind, user_id, jti, expires_at, created_at) VALUES ('jti', $1, $2, $3, $4)",
+                    )
+                    .bind(user_id)
+                    .bind(jti)
+                    .bind(expires_at)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if let Some(family) = family_id {
+                        self.revoke_family_in(&mut tx, family, Some(user_id), now).await?;
+                    }
+                    self.notify_events(&mut tx).await?;
+                    $crate::sql::commit(tx).await?;
+                    Ok(())
+                })
             }
 
             async fn start_family(
@@ -381,51 +401,55 @@ macro_rules! impl_store {
                 first: &$crate::NewRefreshFor,
                 now: i64,
             ) -> Result<i64, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                self.queries.add(2);
-                let family: i64 = sqlx::query_scalar(
-                    "INSERT INTO refresh_families (user_id, created_at) VALUES ($1, $2) RETURNING id",
-                )
-                .bind(first.user_id)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (hash, family_id, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&first.hash[..])
-                .bind(family)
-                .bind(first.user_id)
-                .bind(first.expires_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(family)
+                $crate::sql::retrying!(self, false, {
+                    let mut tx = self.pool.begin().await?;
+                    self.queries.add(2);
+                    let family: i64 = sqlx::query_scalar(
+                        "INSERT INTO refresh_families (user_id, created_at) VALUES ($1, $2) RETURNING id",
+                    )
+                    .bind(first.user_id)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO refresh_tokens (hash, family_id, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&first.hash[..])
+                    .bind(family)
+                    .bind(first.user_id)
+                    .bind(first.expires_at)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    $crate::sql::commit(tx).await?;
+                    Ok(family)
+                })
             }
 
             async fn refresh_token(
                 &self,
                 hash: &[u8; 32],
             ) -> Result<Option<$crate::RefreshRecord>, $crate::StoreError> {
-                use sqlx::Row as _;
-                self.queries.add(1);
-                let row = sqlx::query(
-                    "SELECT t.family_id, t.user_id, t.expires_at, t.used_at, f.revoked_at \
-                     FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1",
-                )
-                .bind(&hash[..])
-                .fetch_optional(&self.pool)
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                Ok(Some($crate::RefreshRecord {
-                    hash: *hash,
-                    family_id: row.try_get("family_id")?,
-                    user_id: row.try_get("user_id")?,
-                    expires_at: row.try_get("expires_at")?,
-                    used_at: row.try_get("used_at")?,
-                    family_revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-                }))
+                $crate::sql::retrying!(self, true, {
+                    use sqlx::Row as _;
+                    self.queries.add(1);
+                    let row = sqlx::query(
+                        "SELECT t.family_id, t.user_id, t.expires_at, t.used_at, f.revoked_at \
+                         FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1",
+                    )
+                    .bind(&hash[..])
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    Ok(Some($crate::RefreshRecord {
+                        hash: *hash,
+                        family_id: row.try_get("family_id")?,
+                        user_id: row.try_get("user_id")?,
+                        expires_at: row.try_get("expires_at")?,
+                        used_at: row.try_get("used_at")?,
+                        family_revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                    }))
+                })
             }
 
             async fn rotate_refresh(
@@ -434,65 +458,69 @@ macro_rules! impl_store {
                 successor: &$crate::NewRefresh,
                 now: i64,
             ) -> Result<$crate::Rotation, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                self.queries.add(1);
-                // Conditions re-checked at the moment of rotation, so a
-                // refresh racing a logout cannot rotate a revoked family.
-                let updated = sqlx::query(
-                    "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL \
-                     AND expires_at > $1 AND NOT EXISTS (SELECT 1 FROM refresh_families f \
-                     WHERE f.id = refresh_tokens.family_id AND f.revoked_at IS NOT NULL)",
-                )
-                .bind(now)
-                .bind(&old[..])
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if updated == 0 {
-                    use sqlx::Row as _;
+                $crate::sql::retrying!(self, true, {
+                    let mut tx = self.pool.begin().await?;
                     self.queries.add(1);
-                    let row = sqlx::query(
-                        "SELECT t.used_at, t.expires_at, f.revoked_at FROM refresh_tokens t \
-                         JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1",
+                    // Conditions re-checked at the moment of rotation, so a
+                    // refresh racing a logout cannot rotate a revoked family.
+                    let updated = sqlx::query(
+                        "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL \
+                         AND expires_at > $1 AND NOT EXISTS (SELECT 1 FROM refresh_families f \
+                         WHERE f.id = refresh_tokens.family_id AND f.revoked_at IS NOT NULL)",
                     )
+                    .bind(now)
                     .bind(&old[..])
-                    .fetch_optional(&mut *tx)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated == 0 {
+                        use sqlx::Row as _;
+                        self.queries.add(1);
+                        let row = sqlx::query(
+                            "SELECT t.used_at, t.expires_at, f.revoked_at FROM refresh_tokens t \
+                             JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1",
+                        )
+                        .bind(&old[..])
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let Some(row) = row else {
+                            return Ok($crate::Rotation::Refused);
+                        };
+                        let used_at: Option<i64> = row.try_get("used_at")?;
+                        let expires_at: i64 = row.try_get("expires_at")?;
+                        let revoked: Option<i64> = row.try_get("revoked_at")?;
+                        return Ok(match used_at {
+                            Some(used_at) if revoked.is_none() && expires_at > now => {
+                                $crate::Rotation::AlreadyUsed { used_at }
+                            }
+                            _ => $crate::Rotation::Refused,
+                        });
+                    }
+                    self.queries.add(1);
+                    sqlx::query(
+                        "INSERT INTO refresh_tokens (hash, family_id, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&successor.hash[..])
+                    .bind(successor.family_id)
+                    .bind(successor.user_id)
+                    .bind(successor.expires_at)
+                    .bind(now)
+                    .execute(&mut *tx)
                     .await?;
-                    let Some(row) = row else {
-                        return Ok($crate::Rotation::Refused);
-                    };
-                    let used_at: Option<i64> = row.try_get("used_at")?;
-                    let expires_at: i64 = row.try_get("expires_at")?;
-                    let revoked: Option<i64> = row.try_get("revoked_at")?;
-                    return Ok(match used_at {
-                        Some(used_at) if revoked.is_none() && expires_at > now => {
-                            $crate::Rotation::AlreadyUsed { used_at }
-                        }
-                        _ => $crate::Rotation::Refused,
-                    });
-                }
-                self.queries.add(1);
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (hash, family_id, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&successor.hash[..])
-                .bind(successor.family_id)
-                .bind(successor.user_id)
-                .bind(successor.expires_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok($crate::Rotation::Rotated)
+                    $crate::sql::commit(tx).await?;
+                    Ok($crate::Rotation::Rotated)
+                })
             }
 
             async fn revoke_family(&self, family_id: i64, now: i64) -> Result<(), $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                self.lock_events(&mut tx).await?;
-                self.revoke_family_in(&mut tx, family_id, None, now).await?;
-                self.notify_events(&mut tx).await?;
-                tx.commit().await?;
-                Ok(())
+                $crate::sql::retrying!(self, true, {
+                    let mut tx = self.pool.begin().await?;
+                    self.lock_events(&mut tx).await?;
+                    self.revoke_family_in(&mut tx, family_id, None, now).await?;
+                    self.notify_events(&mut tx).await?;
+                    $crate::sql::commit(tx).await?;
+                    Ok(())
+                })
             }
 
             async fn events_after(
@@ -500,16 +528,18 @@ macro_rules! impl_store {
                 after: i64,
                 limit: i64,
             ) -> Result<Vec<$crate::RevocationEvent>, $crate::StoreError> {
-                self.queries.add(1);
-                let rows = sqlx::query(
-                    "SELECT id, kind, user_id, jti, version, family_id, expires_at, created_at FROM revocation_events \
-                     WHERE id > $1 ORDER BY id LIMIT $2",
-                )
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(rows.iter().map(event).collect::<Result<_, _>>()?)
+                $crate::sql::retrying!(self, true, {
+                    self.queries.add(1);
+                    let rows = sqlx::query(
+                        "SELECT id, kind, user_id, jti, version, family_id, expires_at, created_at FROM revocation_events \
+                         WHERE id > $1 ORDER BY id LIMIT $2",
+                    )
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.iter().map(event).collect::<Result<_, _>>()?)
+                })
             }
 
             async fn prune(
@@ -518,52 +548,56 @@ macro_rules! impl_store {
                 jti_before: i64,
                 versions_before: i64,
             ) -> Result<u64, $crate::StoreError> {
-                self.queries.add(3);
-                let mut gone = sqlx::query(
-                    "DELETE FROM revocation_events WHERE (kind = 'jti' AND expires_at < $1) \
-                     OR (kind IN ('version', 'family') AND created_at < $2)",
-                )
-                .bind(jti_before)
-                .bind(versions_before)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-                self.queries.add(1);
-                gone += sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR idle_expires_at < $1")
-                    .bind(now)
+                $crate::sql::retrying!(self, true, {
+                    self.queries.add(3);
+                    let mut gone = sqlx::query(
+                        "DELETE FROM revocation_events WHERE (kind = 'jti' AND expires_at < $1) \
+                         OR (kind IN ('version', 'family') AND created_at < $2)",
+                    )
+                    .bind(jti_before)
+                    .bind(versions_before)
                     .execute(&self.pool)
                     .await?
                     .rows_affected();
-                gone += sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
-                    .bind(now)
+                    self.queries.add(1);
+                    gone += sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR idle_expires_at < $1")
+                        .bind(now)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    gone += sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+                        .bind(now)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    gone += sqlx::query(
+                        "DELETE FROM refresh_families WHERE NOT EXISTS \
+                         (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)",
+                    )
                     .execute(&self.pool)
                     .await?
                     .rows_affected();
-                gone += sqlx::query(
-                    "DELETE FROM refresh_families WHERE NOT EXISTS \
-                     (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)",
-                )
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-                Ok(gone)
+                    Ok(gone)
+                })
             }
 
             async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, $crate::StoreError> {
-                self.queries.add(2);
-                sqlx::query(
-                    "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(name)
-                .bind(fresh)
-                .execute(&self.pool)
-                .await?;
-                Ok(
-                    sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
-                        .bind(name)
-                        .fetch_one(&self.pool)
-                        .await?,
-                )
+                $crate::sql::retrying!(self, true, {
+                    self.queries.add(2);
+                    sqlx::query(
+                        "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                    )
+                    .bind(name)
+                    .bind(fresh)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(
+                        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+                            .bind(name)
+                            .fetch_one(&self.pool)
+                            .await?,
+                    )
+                })
             }
 
             async fn listen(
@@ -584,3 +618,51 @@ macro_rules! impl_store {
 }
 
 pub(crate) use impl_store;
+
+/// Runs `$body` (a block of type `Result<_, StoreError>`, with `?`
+/// inside), and once more when it failed on a connection that had died:
+/// always when the server ended the connection before running anything
+/// (a restart, a failover, `pg_terminate_backend`), and when the failure
+/// left it unknown whether the statement took effect only if `$idempotent`.
+/// The failure is noted first, so the retry's connection is checked
+/// before use.
+macro_rules! retrying {
+    ($self:ident, $idempotent:expr, $body:block) => {{
+        let mut retried = false;
+        loop {
+            let result = async $body.await;
+            match result {
+                Err(e) if !retried && $crate::sql::retryable(&e, $idempotent) => {
+                    tracing::debug!(error = %e, "a store connection had died; trying once more on another");
+                    $self.note_dead_connection();
+                    retried = true;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+pub(crate) use retrying;
+
+/// Commits `tx`, telling a failure apart: after a failed COMMIT the
+/// transaction may or may not have taken effect.
+pub(crate) async fn commit<DB: sqlx::Database>(
+    tx: sqlx::Transaction<'_, DB>,
+) -> Result<(), crate::StoreError> {
+    tx.commit().await.map_err(crate::StoreError::Commit)
+}
+
+/// Whether a failed call may run again: see [`retrying`].
+pub(crate) fn retryable(e: &crate::StoreError, idempotent: bool) -> bool {
+    use crate::StoreError as E;
+    match e {
+        // The server ended the connection: the statement never ran.
+        E::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|c| {
+            matches!(&*c, "57P01" | "57P02" | "57P03") || (idempotent && c.starts_with("08"))
+        }),
+        // Lost on the way, before the outcome was known.
+        E::Database(sqlx::Error::Io(_)) | E::Commit(_) => idempotent,
+        _ => false,
+    }
+}

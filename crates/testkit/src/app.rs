@@ -119,6 +119,7 @@ impl Setup {
     /// The configuration and the places it lives in, or `None` when the
     /// configuration needs a service this run does not have.
     async fn prepare(self) -> Option<(Config, Places, ManualClock, bool, Kind)> {
+        env::logs();
         let dir = TempDir::new("server");
         let mut config = Config::with_data_dir(dir.join("data"));
         config.accounts.hash_concurrency = 2;

@@ -12,6 +12,12 @@ use std::sync::Mutex;
 pub const DATABASE_URL: &str = "PASSCARD_TEST_DATABASE_URL";
 /// The Redis server tests may keep keys on.
 pub const REDIS_URL: &str = "PASSCARD_TEST_REDIS_URL";
+/// The `redis-server` binary, for tests that run Redis servers of their
+/// own; when set, a missing binary fails the test instead of skipping it.
+pub const REDIS_SERVER: &str = "PASSCARD_TEST_REDIS_SERVER";
+/// A log filter (tracing env-filter syntax): when set, the servers tests
+/// start log to the test's output.
+pub const LOG: &str = "PASSCARD_TEST_LOG";
 /// The nginx binary; when set, a missing binary fails the test instead of
 /// skipping it (CI sets it after installing nginx).
 pub const NGINX: &str = "PASSCARD_TEST_NGINX";
@@ -60,11 +66,33 @@ pub fn redis(what: &str) -> Option<String> {
 /// The nginx binary: [`NGINX`] (which must exist), else one on the PATH or
 /// in the sbin folders; `None` after saying that `what` is skipped.
 pub fn nginx(what: &str) -> Option<PathBuf> {
-    if let Some(path) = var(NGINX) {
+    binary(
+        NGINX,
+        "nginx",
+        what,
+        "install Debian's nginx-light or nginx, or set PASSCARD_TEST_NGINX",
+    )
+}
+
+/// Sends the servers' logs to the test output when [`LOG`] is set (once
+/// per process).
+pub fn logs() {
+    if let Some(filter) = var(LOG) {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// A binary: `var` (which must exist), else `name` on the PATH or in the
+/// sbin folders; `None` after saying that `what` is skipped.
+fn binary(var_name: &str, name: &str, what: &str, how: &str) -> Option<PathBuf> {
+    if let Some(path) = var(var_name) {
         let path = PathBuf::from(path);
         assert!(
             path.is_file(),
-            "{NGINX} is {}, which does not exist",
+            "{var_name} is {}, which does not exist",
             path.display()
         );
         return Some(path);
@@ -73,14 +101,26 @@ pub fn nginx(what: &str) -> Option<PathBuf> {
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
-        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
-        .map(|d| d.join("nginx"))
+        .chain([
+            "/usr/sbin".into(),
+            "/usr/local/sbin".into(),
+            "/usr/bin".into(),
+        ])
+        .map(|d| d.join(name))
         .find(|p| p.is_file());
     if found.is_none() {
-        skipped(
-            what,
-            "install Debian's nginx-light or nginx, or set PASSCARD_TEST_NGINX",
-        );
+        skipped(what, how);
     }
     found
+}
+
+/// The `redis-server` binary: [`REDIS_SERVER`], else one on the PATH;
+/// `None` after saying that `what` is skipped.
+pub fn redis_server(what: &str) -> Option<PathBuf> {
+    binary(
+        REDIS_SERVER,
+        "redis-server",
+        what,
+        "install Debian's redis-server, or set PASSCARD_TEST_REDIS_SERVER",
+    )
 }

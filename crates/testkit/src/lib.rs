@@ -12,6 +12,8 @@
 //!   [configuration](Setup) of the matrix (SQLite or PostgreSQL, tokens or
 //!   sessions, sessions in Redis), driven through its router without a
 //!   socket; [`TestServer`] is the same on a real loopback port.
+//! * [`TcpProxy`] and [`RedisServer`]: a forwarder whose target moves, and
+//!   a Redis of the test's own, for failovers.
 //! * [`poll_until`]: the one way to wait for something that happens
 //!   elsewhere (another instance, a background task).
 #![allow(
@@ -25,11 +27,13 @@ mod app;
 mod call;
 mod clock;
 pub mod env;
+mod net;
 mod poll;
 mod store;
 
 pub use app::{Kind, PASSWORD, Setup, TestApp, TestServer};
 pub use call::{Answer, Call, Cred, Login};
 pub use clock::ManualClock;
+pub use net::{RedisServer, TcpProxy};
 pub use poll::poll_until;
 pub use store::{TempDir, TempPrefix, TempSchema};

@@ -188,3 +188,42 @@ async fn revocations_are_pushed_to_every_instance_and_survive_a_cut() {
     assert_eq!(h.body["status"], "ok", "{}", h.text);
     assert_eq!(h.body["revocation_push"], "listening", "{}", h.text);
 }
+
+#[tokio::test]
+async fn a_logout_right_after_every_connection_was_cut_succeeds_everywhere() {
+    let Some(base) = env::postgres("the failover test") else {
+        return;
+    };
+    let schema = TempSchema::create(&base).await;
+    let keys = TempDir::new("failover-keys");
+    let key_file =
+        crate::contract::key_file(&keys, &SigningKey::generate(Algorithm::EdDSA).unwrap());
+    let clock = ManualClock::new();
+    let a = instance(&schema, &key_file, &clock).await;
+    let b = instance(&schema, &key_file, &clock).await;
+    assert!(listeners_back(&schema, 2).await);
+    a.seed("alice", "user").await;
+    // Both instances' pools hold connections that were in use.
+    let login = a.login("alice").await;
+    let other = b.login("alice").await;
+    assert_eq!(b.me(&login.cred).await.status, StatusCode::OK);
+
+    // What a PostgreSQL restart, a failover or a connection proxy does to
+    // the instances: every connection they hold is ended.
+    let cut = schema.terminate("").await;
+    assert!(cut >= 4, "pools and listeners: {cut}");
+    // The logout made at once, on a connection that is dead, still lands.
+    let out = a.logout(&login.cred).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    // And the other instance enforces it (its listener reconnects and
+    // catches up).
+    let refused = refused_within(&b, &login.cred, Duration::from_secs(10)).await;
+    assert!(
+        refused.is_some(),
+        "the other instance never enforced the logout"
+    );
+    // Both keep serving what needs the store.
+    let again = b.logout(&other.cred).await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT, "{}", again.text);
+    assert_eq!(a.login("alice").await.answer.status, StatusCode::OK);
+}

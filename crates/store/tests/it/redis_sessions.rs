@@ -134,3 +134,72 @@ async fn the_set_of_a_users_sessions_is_pruned_and_outlives_them() {
         "the set would expire before its sessions: {ttl}"
     );
 }
+
+#[tokio::test]
+async fn a_redis_left_read_only_by_a_failover_is_reconnected() {
+    let what = "the Redis failover test";
+    let (Some(old), Some(new)) = (
+        passcard_testkit::RedisServer::start(what).await,
+        passcard_testkit::RedisServer::start(what).await,
+    ) else {
+        return;
+    };
+    // The sessions reach Redis through an address that a failover moves
+    // (a virtual IP, a DNS name): here a proxy.
+    let address = passcard_testkit::TcpProxy::start(old.addr()).await;
+    let db = crate::sqlite().await;
+    let user = db.store.create_user("u", "h", "user", NOW).await.unwrap();
+    let sessions = passcard_store::RedisSessions::open(
+        &format!("redis://{}", address.addr()),
+        db.store.clone(),
+        "failover",
+        1,
+    )
+    .await
+    .unwrap();
+    sessions
+        .create_session(&session(1, user.id, 4_000_000_000), NOW)
+        .await
+        .unwrap();
+
+    // The failover: the old primary becomes a replica of the new one, and
+    // the address moves. The open connection still reaches the old one,
+    // which now refuses every write with READONLY.
+    let port = new.addr().port().to_string();
+    old.command(&["REPLICAOF", "127.0.0.1", &port])
+        .await
+        .unwrap();
+    address.retarget(new.addr());
+    let refused = old.command(&["SET", "probe", "1"]).await.unwrap_err();
+    assert!(
+        matches!(
+            refused.kind(),
+            redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+        ),
+        "{refused}"
+    );
+
+    // The next write reconnects and lands on the new primary.
+    sessions
+        .create_session(&session(2, user.id, 4_000_000_000), NOW)
+        .await
+        .unwrap();
+    let keys: Vec<String> = {
+        let client = redis::Client::open(new.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("KEYS")
+            .arg("failover:s:*")
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        sessions
+            .session(&[2; 32], NOW, NOW + 1)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    sessions.delete_user_sessions(user.id).await.unwrap();
+}
