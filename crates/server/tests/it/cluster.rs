@@ -90,15 +90,21 @@ async fn revocations_are_pushed_to_every_instance_and_survive_a_cut() {
         assert_eq!(s.me(&login.cred).await.status, StatusCode::OK);
     }
 
-    // A logout on the second is pushed to the first and the third.
+    // A second token of the same login, minted by a refresh on the third.
+    let sibling = c.refresh(login.refresh_token()).await;
+    assert_eq!(sibling.status, StatusCode::OK, "{}", sibling.text);
+    let sibling = Cred::Bearer(sibling.str("access_token"));
+
+    // A logout on the second is pushed to the first and the third, and
+    // ends the whole login there: the sibling token too.
     assert_eq!(b.logout(&login.cred).await.status, StatusCode::NO_CONTENT);
     for s in [&a, &c] {
-        assert!(
-            refused_within(s, &login.cred, PUSHED_WITHIN)
-                .await
-                .is_some(),
-            "logout not pushed within {PUSHED_WITHIN:?}"
-        );
+        for cred in [&login.cred, &sibling] {
+            assert!(
+                refused_within(s, cred, PUSHED_WITHIN).await.is_some(),
+                "logout not pushed within {PUSHED_WITHIN:?}"
+            );
+        }
     }
 
     // A role change on the third rejects the old token everywhere; the
