@@ -229,6 +229,16 @@ pub trait Store: SessionStore {
     /// The user with this id.
     async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError>;
 
+    /// Users in id order, after the id `after` (0: from the start), whose
+    /// name contains `search` (ASCII case-insensitive; `None` or empty:
+    /// all), at most `limit` of them.
+    async fn list_users(
+        &self,
+        search: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
+
     /// Sets the role and bumps the token version (logging the bump), so
     /// tokens with the old role stop working at once.
     async fn set_role(&self, id: i64, role: &str, now: i64) -> Result<Option<User>, StoreError>;
@@ -415,6 +425,23 @@ pub struct NewRefreshFor {
     pub expires_at: i64,
 }
 
+tokio::task_local! {
+    /// The queries run by the task inside [`counting_queries`].
+    static TASK_QUERIES: AtomicU64;
+}
+
+/// Runs `work` and counts the store queries it runs itself (not those of
+/// other tasks, whatever runs at the same time): what one request cost.
+pub async fn counting_queries<F: std::future::Future>(work: F) -> (F::Output, u64) {
+    let counter = AtomicU64::new(0);
+    TASK_QUERIES
+        .scope(counter, async {
+            let out = work.await;
+            (out, TASK_QUERIES.with(|c| c.load(Ordering::Relaxed)))
+        })
+        .await
+}
+
 /// Counts queries, for [`Store::queries`].
 #[derive(Clone, Debug, Default)]
 pub(crate) struct QueryCounter(Arc<AtomicU64>);
@@ -428,6 +455,7 @@ impl QueryCounter {
 
     pub(crate) fn add(&self, n: u64) {
         self.0.fetch_add(n, Ordering::Relaxed);
+        let _ = TASK_QUERIES.try_with(|c| c.fetch_add(n, Ordering::Relaxed));
     }
 
     pub(crate) fn get(&self) -> u64 {

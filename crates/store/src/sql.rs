@@ -306,6 +306,41 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn list_users(
+                &self,
+                search: Option<&str>,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::User>, $crate::StoreError> {
+                // `%` and `_` in the search are literal.
+                let pattern = search.filter(|s| !s.is_empty()).map(|s| {
+                    let mut p = String::with_capacity(s.len() + 2);
+                    p.push('%');
+                    for c in s.to_ascii_lowercase().chars() {
+                        if matches!(c, '%' | '_' | '\\') {
+                            p.push('\\');
+                        }
+                        p.push(c);
+                    }
+                    p.push('%');
+                    p
+                });
+                $crate::sql::retrying!(self, true, {
+                    self.queries.add(1);
+                    let rows = sqlx::query(&format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE id > $1 \
+                         AND ($2 IS NULL OR username LIKE $2 ESCAPE '\\') \
+                         ORDER BY id LIMIT $3"
+                    ))
+                    .bind(after)
+                    .bind(pattern.as_deref())
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.reader().await?)
+                    .await?;
+                    Ok(rows.iter().map(user).collect::<Result<Vec<_>, _>>()?)
+                })
+            }
+
             async fn set_role(
                 &self,
                 id: i64,

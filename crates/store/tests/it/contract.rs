@@ -29,6 +29,7 @@ macro_rules! contract {
 
 contract!(
     users_are_unique_and_found_by_name_and_id,
+    users_are_listed_in_pages_and_searched_literally,
     role_change_bumps_the_version_and_logs_it,
     revoking_a_user_revokes_families_and_can_ban,
     refresh_rotation_is_compare_and_set,
@@ -100,6 +101,39 @@ async fn users_are_unique_and_found_by_name_and_id(s: &dyn Store) {
     assert_eq!(s.user_by_id(bob.id).await.unwrap().unwrap().role, "admin");
     assert_eq!(s.user_by_name("carol").await.unwrap(), None);
     assert_eq!(s.user_by_id(9999).await.unwrap(), None);
+}
+
+async fn users_are_listed_in_pages_and_searched_literally(s: &dyn Store) {
+    let mut ids = Vec::new();
+    for name in ["ann", "bob_1", "bobx1", "carol", "bob%"] {
+        ids.push(s.create_user(name, "h", "user", NOW).await.unwrap().id);
+    }
+    let names = |users: Vec<passcard_store::User>| {
+        users.into_iter().map(|u| u.username).collect::<Vec<_>>()
+    };
+    // Pages in id order, each after the last id of the one before.
+    let first = s.list_users(None, 0, 2).await.unwrap();
+    assert_eq!(names(first.clone()), ["ann", "bob_1"]);
+    let second = s.list_users(None, first[1].id, 2).await.unwrap();
+    assert_eq!(names(second.clone()), ["bobx1", "carol"]);
+    let last = s.list_users(Some(""), second[1].id, 2).await.unwrap();
+    assert_eq!(names(last.clone()), ["bob%"]);
+    assert!(s.list_users(None, last[0].id, 2).await.unwrap().is_empty());
+    // A substring, case-insensitive; `_` and `%` match only themselves.
+    assert_eq!(
+        names(s.list_users(Some("BOB"), 0, 10).await.unwrap()),
+        ["bob_1", "bobx1", "bob%"]
+    );
+    assert_eq!(
+        names(s.list_users(Some("b_1"), 0, 10).await.unwrap()),
+        ["bob_1"]
+    );
+    assert_eq!(
+        names(s.list_users(Some("%"), 0, 10).await.unwrap()),
+        ["bob%"]
+    );
+    assert!(s.list_users(Some("zed"), 0, 10).await.unwrap().is_empty());
+    assert_eq!(ids.len(), 5);
 }
 
 async fn role_change_bumps_the_version_and_logs_it(s: &dyn Store) {
@@ -383,6 +417,22 @@ async fn every_query_is_counted(s: &dyn Store) {
     s.user_by_name("nobody").await.unwrap();
     s.user_by_id(1).await.unwrap();
     assert_eq!(s.queries(), before + 2);
+    // Per task: what one piece of work ran, whatever runs beside it.
+    let ((), mine) = passcard_store::counting_queries(async {
+        let other = async {
+            for _ in 0..3 {
+                s.user_by_id(2).await.unwrap();
+            }
+        };
+        let (_, (_, theirs)) = tokio::join!(
+            s.user_by_name("nobody"),
+            passcard_store::counting_queries(other)
+        );
+        assert_eq!(theirs, 3);
+    })
+    .await;
+    // Each count is its own: the nested work is not counted twice.
+    assert_eq!(mine, 1);
 }
 
 /// More reads at once than the store has connections: they wait their
