@@ -15,8 +15,9 @@ use crate::verifier::Verifier;
 
 /// Verifies the access token of every request; on success stores
 /// [`Authenticated`] in the request extensions, otherwise answers (401 per
-/// RFC 6750, or 503 when a fail-closed revocation check is stale) without
-/// calling the inner service.
+/// RFC 6750, 403 for a cookie-authenticated unsafe request without a
+/// same-site proof, or 503 when a fail-closed revocation check is stale)
+/// without calling the inner service.
 #[derive(Clone, Debug)]
 pub struct PasscardLayer {
     verifier: Arc<Verifier>,
@@ -68,9 +69,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
         Box::pin(async move {
-            match verifier.authenticate(req.headers()).await {
-                Ok(claims) => {
-                    req.extensions_mut().insert(Authenticated(claims));
+            match verifier.authenticate(req.method(), req.headers()).await {
+                Ok(verified) => {
+                    req.extensions_mut().insert(Authenticated(verified.claims));
                     inner.call(req).await
                 }
                 Err(rejection) => {

@@ -8,8 +8,10 @@
 //!
 //! The pipeline, in order ([`Verifier::authenticate`]):
 //!
-//! 1. **Credential**: the token from `Authorization: Bearer`
-//!    ([`credential()`]).
+//! 1. **Credential**: the token from `Authorization: Bearer`, or from a
+//!    cookie where [`Verifier::with_cookie`] names one ([`credential()`]);
+//!    an unsafe request authenticated by the cookie needs a same-site proof
+//!    ([`csrf`]).
 //! 2. **Signature and policy**: keys from a static
 //!    [`KeySet`](passcard_jwt::KeySet) or, with the `remote` feature (on by
 //!    default), from the auth server's JWKS ([`RemoteJwks`]: cached,
@@ -48,7 +50,9 @@
 
 mod cache;
 mod claims;
+mod cookie;
 mod credential;
+pub mod csrf;
 mod extract;
 pub mod feed;
 mod layer;
@@ -61,6 +65,7 @@ mod verifier;
 
 pub use cache::CacheStats;
 pub use claims::AccessClaims;
+pub use cookie::{CookieError, cookie};
 pub use credential::{Credential, Transport, bearer_token, credential};
 pub use extract::Authenticated;
 pub use layer::{PasscardLayer, PasscardService};
@@ -68,4 +73,4 @@ pub use rejection::Rejection;
 #[cfg(feature = "remote")]
 pub use remote::{JwksBuilder, RemoteJwks, RevocationFeed};
 pub use revocation::{RevocationCheck, RevocationList, Revoked};
-pub use verifier::{DEFAULT_CACHE_SLOTS, KeySource, Verifier, access_policy};
+pub use verifier::{DEFAULT_CACHE_SLOTS, KeySource, Verified, Verifier, access_policy};

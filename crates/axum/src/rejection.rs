@@ -16,9 +16,13 @@ pub enum Rejection {
     #[error("no access token")]
     Missing,
     /// The credential cannot be read (two `Authorization` headers, another
-    /// scheme, an oversized value).
-    #[error("malformed authorization header")]
+    /// scheme, an oversized value, the cookie twice).
+    #[error("malformed credential")]
     Malformed,
+    /// An unsafe request authenticated by a cookie, without a same-site
+    /// proof ([`crate::csrf`]): possibly forged by another site.
+    #[error("cookie-authenticated unsafe request without a same-site proof")]
+    CrossSite,
     /// The token failed verification.
     #[error("invalid token: {0}")]
     Invalid(#[source] passcard_jwt::Error),
@@ -44,6 +48,7 @@ impl Rejection {
             Self::Invalid(e) => Some(e.reason()),
             Self::Revoked(_) => Some("revoked"),
             Self::Stale => Some("revocation_view_stale"),
+            Self::CrossSite => Some("cross_site"),
         }
     }
 
@@ -55,7 +60,7 @@ impl Rejection {
             Self::Invalid(_) | Self::Malformed | Self::Revoked(_) => {
                 Some(Challenge::InvalidToken { expired: false })
             }
-            Self::Stale | Self::NotConfigured => None,
+            Self::Stale | Self::NotConfigured | Self::CrossSite => None,
         }
     }
 }
@@ -64,6 +69,16 @@ impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         if let Some(challenge) = self.challenge() {
             return challenge.into_response();
+        }
+        if let Self::CrossSite = self {
+            return Problem::new(
+                StatusCode::FORBIDDEN,
+                "cross-site",
+                "Cross-site request refused",
+                "a request authenticated by a cookie that changes something needs the \
+                 X-Passcard-CSRF header or this site's Origin",
+            )
+            .into_response();
         }
         if let Self::NotConfigured = self {
             tracing::error!("the Authenticated extractor is used on a route without PasscardLayer");

@@ -5,12 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use passcard_jwt::{Clock, KeySet, SystemClock, Validator};
 
 use crate::cache::{CacheStats, VerifyCache};
 use crate::claims::AccessClaims;
-use crate::credential::credential;
+use crate::credential::{Transport, credential};
+use crate::csrf::{SiteOrigin, same_site_proof};
 use crate::rejection::Rejection;
 use crate::revocation::RevocationCheck;
 
@@ -79,6 +80,24 @@ impl KeySource {
     }
 }
 
+/// An access token a request presented, verified.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Verified {
+    /// Its claims.
+    pub claims: Arc<AccessClaims>,
+    /// How the request carried it.
+    pub transport: Transport,
+}
+
+/// Where a verifier also looks for the access token: a cookie, and the
+/// site whose pages may send unsafe requests with it.
+#[derive(Clone, Debug)]
+struct CookieTransport {
+    name: String,
+    site: Option<SiteOrigin>,
+}
+
 /// Keys, a validation policy, a clock, and optionally a revocation check:
 /// everything that decides whether a request's access token is good.
 #[derive(Debug)]
@@ -89,6 +108,7 @@ pub struct Verifier {
     revocations: Option<Arc<dyn RevocationCheck>>,
     max_lag: Option<Duration>,
     cache: VerifyCache,
+    cookie: Option<CookieTransport>,
 }
 
 impl Verifier {
@@ -103,7 +123,23 @@ impl Verifier {
             revocations: None,
             max_lag: None,
             cache: VerifyCache::new(DEFAULT_CACHE_SLOTS),
+            cookie: None,
         }
+    }
+
+    /// Also takes the access token from the cookie `name` when a request
+    /// has no `Authorization` header (which wins when both are there). An
+    /// unsafe request authenticated that way needs a same-site proof
+    /// ([`crate::csrf`]): the `X-Passcard-CSRF` header, or an `Origin` equal
+    /// to `site` (without one, to the request's `Host`); otherwise it is
+    /// refused with [`Rejection::CrossSite`].
+    #[must_use]
+    pub fn with_cookie(mut self, name: impl Into<String>, site: Option<SiteOrigin>) -> Self {
+        self.cookie = Some(CookieTransport {
+            name: name.into(),
+            site,
+        });
+        self
     }
 
     /// Takes the time from `clock` instead of the system.
@@ -156,13 +192,28 @@ impl Verifier {
         self.cache.stats()
     }
 
-    /// Verifies the access token a request presents: the credential, then
+    /// Verifies the access token a request presents: the credential (the
+    /// `Authorization` header, or the cookie when [`Self::with_cookie`]
+    /// named one, checked for a same-site proof), then
     /// [`verify`](Self::verify).
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<AccessClaims>, Rejection> {
-        match credential(headers)? {
-            Some(c) => self.verify(c.token).await,
-            None => Err(Rejection::Missing),
+    pub async fn authenticate(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Verified, Rejection> {
+        let cookie = self.cookie.as_ref();
+        let Some(c) = credential(headers, cookie.map(|c| c.name.as_str()))? else {
+            return Err(Rejection::Missing);
+        };
+        if let (Transport::Cookie, Some(cookie)) = (c.transport, cookie) {
+            if !same_site_proof(method, headers, cookie.site.as_ref()) {
+                return Err(Rejection::CrossSite);
+            }
         }
+        Ok(Verified {
+            claims: self.verify(c.token).await?,
+            transport: c.transport,
+        })
     }
 
     /// Verifies a token (signature, header, policy, time), then checks it
