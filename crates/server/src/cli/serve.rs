@@ -11,7 +11,8 @@ use clap::{ArgAction, Args, ValueEnum};
 use super::{DataArgs, KeyArgs};
 use crate::config::{
     AccountPolicy, Config, ForwardedHeader, HttpSettings, IpNet, KeyConfig, KeySource, Mode,
-    RevocationSettings, Secret, SessionSettings, TokenPolicy, defaults, parse_list, redact_url,
+    RevocationSettings, Secret, SessionSettings, SiteOrigin, TokenPolicy, defaults, parse_list,
+    redact_url,
 };
 use crate::human::HumanDuration;
 
@@ -120,10 +121,6 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PASSCARD_REDIS_CONNECTIONS", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     redis_connections: u16,
-    /// Mark the session cookie `Secure` (set it when serving over HTTPS).
-    #[arg(long, env = "PASSCARD_COOKIE_SECURE", default_value_t = defaults::COOKIE_SECURE,
-          action = ArgAction::Set)]
-    cookie_secure: bool,
     /// A session ends after this long without use.
     #[arg(long, env = "PASSCARD_SESSION_IDLE", default_value_t = HumanDuration(defaults::SESSION_IDLE))]
     session_idle: HumanDuration,
@@ -159,6 +156,19 @@ pub(crate) struct ServeArgs {
         default_value = "x-forwarded-for"
     )]
     forwarded_header: ForwardedArg,
+    /// The origin browsers reach this server at, e.g.
+    /// `https://auth.example.com` (scheme, host, port; no path): an unsafe
+    /// request authenticated by a cookie is accepted from it without the
+    /// X-Passcard-CSRF header [default: the request's own Host].
+    #[arg(long, env = "PASSCARD_PUBLIC_URL")]
+    public_url: Option<SiteOrigin>,
+    /// Mark cookies `Secure`, named `__Host-`/`__Secure-` (the access and
+    /// refresh cookies, the session cookie). Browsers accept Secure cookies
+    /// from http://localhost and 127.0.0.1, so turn it off only for plain
+    /// HTTP on another host, in development (warned about at start).
+    #[arg(long, env = "PASSCARD_COOKIE_SECURE", default_value_t = defaults::COOKIE_SECURE,
+          action = ArgAction::Set)]
+    cookie_secure: bool,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "PASSCARD_LOG", default_value = "info")]
     log: String,
@@ -214,7 +224,6 @@ impl ServeArgs {
             redis_connections: usize::from(self.redis_connections),
             idle: self.session_idle.0,
             ttl: self.session_ttl.0,
-            cookie_secure: self.cookie_secure,
         };
         // Refused in either mode: a flag given is a flag meant.
         sessions.check()?;
@@ -269,6 +278,8 @@ impl ServeArgs {
                 ForwardedArg::XForwardedFor => ForwardedHeader::XForwardedFor,
                 ForwardedArg::Forwarded => ForwardedHeader::Forwarded,
             },
+            public_url: self.public_url.clone(),
+            cookie_secure: self.cookie_secure,
         };
         config.verify_cache = self.verify_cache.min(defaults::MAX_VERIFY_CACHE);
         config.check()?;

@@ -45,7 +45,7 @@ pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 /// `PASSCARD_SESSION_TTL`.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// `PASSCARD_COOKIE_SECURE`.
-pub const COOKIE_SECURE: bool = false;
+pub const COOKIE_SECURE: bool = true;
 
 /// `PASSCARD_HEADER_TIMEOUT`.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 pub use keys::{KeySource, Keys, SECRET_ALG_ENV, SECRET_ENV, SIGNING_KID_ENV, SecretString};
 pub use net::{BadNet, IpNet, canonical, parse_list};
+pub use passcard_axum::csrf::{BadOrigin, SiteOrigin};
 
 /// The checked configuration of a running server.
 #[derive(Clone, Debug)]
@@ -134,6 +135,13 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<IpNet>,
     /// Which forwarding header a trusted proxy sets.
     pub forwarded_header: ForwardedHeader,
+    /// The origin browsers reach the server at (`https://auth.example.com`):
+    /// an unsafe cookie-authenticated request from it needs no CSRF header.
+    /// Without it, the origin is the request's own `Host`.
+    pub public_url: Option<SiteOrigin>,
+    /// Mark cookies `Secure` (and give them the `__Host-` / `__Secure-`
+    /// names): off only for plain-HTTP development on a non-local host.
+    pub cookie_secure: bool,
 }
 
 /// The header a trusted proxy names the client in.
@@ -153,6 +161,8 @@ impl Default for HttpSettings {
             shutdown_timeout: defaults::SHUTDOWN_TIMEOUT,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::XForwardedFor,
+            public_url: None,
+            cookie_secure: defaults::COOKIE_SECURE,
         }
     }
 }
@@ -181,8 +191,6 @@ pub struct SessionSettings {
     pub idle: Duration,
     /// A session ends this long after login, used or not.
     pub ttl: Duration,
-    /// Mark the session cookie `Secure`.
-    pub cookie_secure: bool,
 }
 
 impl Default for SessionSettings {
@@ -193,7 +201,6 @@ impl Default for SessionSettings {
             redis_connections: defaults::REDIS_CONNECTIONS,
             idle: defaults::SESSION_IDLE,
             ttl: defaults::SESSION_TTL,
-            cookie_secure: defaults::COOKIE_SECURE,
         }
     }
 }
@@ -338,6 +345,30 @@ impl Config {
             return Err(ConfigError::HeaderTimeout);
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// Settings that work but that an operator should hear about at start.
+    pub fn warnings(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let http = &self.http;
+        if !http.cookie_secure {
+            out.push(
+                "PASSCARD_COOKIE_SECURE=false: cookies are sent without Secure, so over plain HTTP \
+                 anyone on the path can read them; for development only (browsers treat \
+                 http://localhost and 127.0.0.1 as secure, so the default works there)",
+            );
+        }
+        if let Some(url) = &http.public_url {
+            if http.cookie_secure && !url.is_https() && !url.is_loopback() {
+                out.push(
+                    "PASSCARD_PUBLIC_URL is plain http on a host that is not local: browsers \
+                     drop Secure cookies there, so nobody can sign in by cookie; serve it over https",
+                );
+            }
+        }
+        out
     }
 }
 

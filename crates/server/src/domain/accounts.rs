@@ -7,9 +7,12 @@ use std::time::Duration;
 use passcard_store::{NewRefreshFor, User};
 
 use super::limiter::client_key;
-use super::user::{Role, Username, check_new_password};
+use super::user::{Invalid, Role, Username, check_new_password};
 use super::{Auth, Caller, Error, Limit, secs, tokens};
 use crate::config::Mode;
+
+/// The most users one page of [`Auth::list_users`] holds.
+pub const MAX_PAGE: u32 = 100;
 
 /// A new access token and its refresh token.
 #[derive(Clone, Debug)]
@@ -247,6 +250,26 @@ impl Auth {
         self.apply_revocations().await?;
         tracing::info!(admin = caller.user_id(), user = user_id, %role, "role changed");
         Ok(user)
+    }
+
+    /// A page of users (admins only), in id order after `after`, whose
+    /// name contains `search`; at most [`MAX_PAGE`] of them.
+    pub async fn list_users(
+        &self,
+        caller: &Caller,
+        search: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<User>, Error> {
+        caller.require_admin()?;
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        if search.is_some_and(|s| s.len() > 32) {
+            return Err(Error::Invalid(Invalid::Search));
+        }
+        Ok(self
+            .store
+            .list_users(search, after, limit.clamp(1, MAX_PAGE))
+            .await?)
     }
 
     /// Bans a user (admins only): no login, no refresh, every token and

@@ -21,7 +21,7 @@ use passcard_axum::AccessClaims;
 use passcard_jwt::{Clock, KeySet, SigningKey, UnixTime};
 use passcard_store::{SessionStore, Store};
 
-pub use accounts::{Grant, Login, SessionGrant, TokenPair};
+pub use accounts::{Grant, Login, MAX_PAGE, SessionGrant, TokenPair};
 pub use error::{Error, Invalid, Limit};
 use limiter::{LogBudget, LoginLimiter, RegistrationLimiter};
 use passwords::Passwords;
@@ -53,7 +53,8 @@ impl Caller {
         Role::parse(&self.claims.role).ok()
     }
 
-    fn require_admin(&self) -> Result<(), Error> {
+    /// `Ok` for an admin, [`Error::Forbidden`] for anyone else.
+    pub(crate) fn require_admin(&self) -> Result<(), Error> {
         match self.role() {
             Some(Role::Admin) => Ok(()),
             _ => Err(Error::Forbidden),

@@ -25,6 +25,9 @@ pub enum Invalid {
     /// An unknown role.
     #[error("role must be one of: {}", Role::names())]
     Role,
+    /// A user search longer than any username.
+    #[error("a user search is at most 32 characters")]
+    Search,
 }
 
 /// A valid username: 3 to 32 of `a-z 0-9 . _ -`, starting with a letter or

@@ -1,95 +1,180 @@
-//! The session cookie (session mode): `passcard_session` (HttpOnly,
-//! SameSite=Lax, Path=/, Secure when configured), and the CSRF rule for
-//! unsafe requests it authenticates.
+//! The cookies passcard sets, and the rule for unsafe requests they
+//! authenticate.
+//!
+//! * Token mode, a login with `"transport": "cookie"`: the access token in
+//!   `__Host-passcard_access` (HttpOnly, SameSite=Lax, Path=/, Max-Age = the
+//!   access lifetime) and the refresh token in `__Secure-passcard_refresh`
+//!   (HttpOnly, SameSite=Strict, Path=/v1/refresh, so it travels nowhere
+//!   else).
+//! * Session mode: the session id in `passcard_session` (HttpOnly,
+//!   SameSite=Lax, Path=/).
+//!
+//! All are `Secure` unless `PASSCARD_COOKIE_SECURE=false`, which also drops
+//! the name prefixes (browsers refuse them on cookies that are not Secure).
+//! An unsafe request that a cookie authenticates needs a same-site proof:
+//! one rule, [`passcard_axum::csrf`], for every cookie.
 
-use axum::http::HeaderValue;
-use axum::http::header::{COOKIE, HOST, ORIGIN};
-use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use passcard_axum::Rejection;
 
 use super::error::ApiError;
-use crate::config::SessionSettings;
+use crate::config::HttpSettings;
 
-/// The cookie's name.
-pub(crate) const COOKIE_NAME: &str = "passcard_session";
-/// A request header that marks a cookie-authenticated request as not
-/// cross-site (browsers cannot add it cross-origin without CORS).
-pub(crate) const CSRF_HEADER: &str = "x-passcard-csrf";
+/// The session cookie's name.
+pub(crate) const SESSION_COOKIE: &str = "passcard_session";
+/// Where the refresh cookie is sent: the refresh endpoint only.
+pub(crate) const REFRESH_PATH: &str = "/v1/refresh";
 
-/// The session id in the request's cookies, if one is there.
-pub(crate) fn session_id(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value)
+/// The access cookie's name.
+pub(crate) fn access_name(http: &HttpSettings) -> &'static str {
+    if http.cookie_secure {
+        "__Host-passcard_access"
+    } else {
+        "passcard_access"
+    }
 }
 
-/// Headers in which a reverse proxy asking `/v1/verify` (nginx
-/// `auth_request`, Traefik `forwardAuth`) names the method of the request
-/// it is deciding about.
-const ORIGINAL_METHOD: [&str; 2] = ["x-original-method", "x-forwarded-method"];
-
-fn is_safe(method: &[u8]) -> bool {
-    matches!(method, b"GET" | b"HEAD" | b"OPTIONS")
+/// The refresh cookie's name (`__Secure-`: `__Host-` needs Path=/).
+pub(crate) fn refresh_name(http: &HttpSettings) -> &'static str {
+    if http.cookie_secure {
+        "__Secure-passcard_refresh"
+    } else {
+        "passcard_refresh"
+    }
 }
 
-/// Refuses cross-site unsafe requests authenticated by cookie: they need
-/// the [`CSRF_HEADER`], or an `Origin` naming this very host. A request is
-/// unsafe when its method is, or when a proxy says the request it asks
-/// about is (`X-Original-Method`, `X-Forwarded-Method`): those headers can
-/// only make the rule stricter, never lift it.
-pub(crate) fn check_csrf(parts: &Parts) -> Result<(), ApiError> {
-    let original_unsafe = ORIGINAL_METHOD
-        .iter()
-        .flat_map(|name| parts.headers.get_all(*name))
-        .any(|v| !is_safe(v.as_bytes().trim_ascii()));
-    if is_safe(parts.method.as_str().as_bytes()) && !original_unsafe {
-        return Ok(());
-    }
-    if parts.headers.contains_key(CSRF_HEADER) {
-        return Ok(());
-    }
-    let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok());
-    let origin = parts.headers.get(ORIGIN).and_then(|o| o.to_str().ok());
-    let same = match (origin, host) {
-        (Some(origin), Some(host)) => origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"))
-            .is_some_and(|o| o.eq_ignore_ascii_case(host)),
-        _ => false,
-    };
-    if same {
+/// The cookie `name` of a request; one sent twice is unreadable.
+pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    passcard_axum::cookie(headers, name).map_err(|_| Rejection::Malformed.into())
+}
+
+/// Refuses an unsafe request authenticated by a cookie without a
+/// same-site proof (the `X-Passcard-CSRF` header, or the site's `Origin`).
+pub(crate) fn check_same_site(
+    method: &Method,
+    headers: &HeaderMap,
+    http: &HttpSettings,
+) -> Result<(), ApiError> {
+    if passcard_axum::csrf::same_site_proof(method, headers, http.public_url.as_ref()) {
         Ok(())
     } else {
-        Err(ApiError::CrossSite)
+        Err(Rejection::CrossSite.into())
     }
 }
 
-/// The `Set-Cookie` value carrying a new session id.
-pub(crate) fn set_cookie(settings: &SessionSettings, id: &str) -> Option<HeaderValue> {
-    let secure = if settings.cookie_secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{COOKIE_NAME}={id}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        settings.ttl.as_secs()
-    ))
-    .ok()
+/// Appends one `Set-Cookie`.
+fn set_cookie(
+    headers: &mut HeaderMap,
+    http: &HttpSettings,
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: &str,
+    max_age: u64,
+) {
+    let secure = if http.cookie_secure { "; Secure" } else { "" };
+    match HeaderValue::from_str(&format!(
+        "{name}={value}; HttpOnly; SameSite={same_site}; Path={path}; Max-Age={max_age}{secure}"
+    )) {
+        Ok(v) => {
+            headers.append(header::SET_COOKIE, v);
+        }
+        // Values are base64url or JWS text, never anything else.
+        Err(_) => tracing::error!(cookie = name, "a cookie value is not header text; not set"),
+    }
 }
 
-/// The `Set-Cookie` value that removes the session cookie.
-pub(crate) fn clear_cookie(settings: &SessionSettings) -> HeaderValue {
-    if settings.cookie_secure {
-        HeaderValue::from_static(
-            "passcard_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure",
-        )
-    } else {
-        HeaderValue::from_static("passcard_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+/// Sets the access and refresh cookies of a token pair.
+pub(crate) fn set_tokens(
+    headers: &mut HeaderMap,
+    http: &HttpSettings,
+    access: &str,
+    access_ttl: u64,
+    refresh: &str,
+    refresh_ttl: u64,
+) {
+    let (a, r) = (access_name(http), refresh_name(http));
+    set_cookie(headers, http, a, access, "/", "Lax", access_ttl);
+    set_cookie(
+        headers,
+        http,
+        r,
+        refresh,
+        REFRESH_PATH,
+        "Strict",
+        refresh_ttl,
+    );
+}
+
+/// Removes the access and refresh cookies.
+pub(crate) fn clear_tokens(headers: &mut HeaderMap, http: &HttpSettings) {
+    set_cookie(headers, http, access_name(http), "", "/", "Lax", 0);
+    set_cookie(
+        headers,
+        http,
+        refresh_name(http),
+        "",
+        REFRESH_PATH,
+        "Strict",
+        0,
+    );
+}
+
+/// Sets the session cookie.
+pub(crate) fn set_session(headers: &mut HeaderMap, http: &HttpSettings, id: &str, ttl: u64) {
+    set_cookie(headers, http, SESSION_COOKIE, id, "/", "Lax", ttl);
+}
+
+/// Removes the session cookie.
+pub(crate) fn clear_session(headers: &mut HeaderMap, http: &HttpSettings) {
+    set_cookie(headers, http, SESSION_COOKIE, "", "/", "Lax", 0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cookies(h: &HeaderMap) -> Vec<&str> {
+        h.get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn secure_cookies_have_prefixed_names_and_the_refresh_cookie_one_path() {
+        let http = HttpSettings::default();
+        assert!(http.cookie_secure, "Secure is the default");
+        let mut h = HeaderMap::new();
+        set_tokens(&mut h, &http, "a.b.c", 300, "r", 1000);
+        assert_eq!(
+            cookies(&h),
+            [
+                "__Host-passcard_access=a.b.c; HttpOnly; SameSite=Lax; Path=/; Max-Age=300; Secure",
+                "__Secure-passcard_refresh=r; HttpOnly; SameSite=Strict; Path=/v1/refresh; Max-Age=1000; Secure",
+            ]
+        );
+        let mut h = HeaderMap::new();
+        clear_tokens(&mut h, &http);
+        assert!(cookies(&h).iter().all(|c| c.contains("Max-Age=0;")));
+    }
+
+    #[test]
+    fn without_secure_the_names_lose_their_prefix() {
+        let http = HttpSettings {
+            cookie_secure: false,
+            ..HttpSettings::default()
+        };
+        let mut h = HeaderMap::new();
+        set_tokens(&mut h, &http, "a.b.c", 300, "r", 1000);
+        set_session(&mut h, &http, "s", 60);
+        assert_eq!(
+            cookies(&h),
+            [
+                "passcard_access=a.b.c; HttpOnly; SameSite=Lax; Path=/; Max-Age=300",
+                "passcard_refresh=r; HttpOnly; SameSite=Strict; Path=/v1/refresh; Max-Age=1000",
+                "passcard_session=s; HttpOnly; SameSite=Lax; Path=/; Max-Age=60",
+            ]
+        );
     }
 }

@@ -31,8 +31,10 @@ pub enum ApiError {
     /// The path exists, the method does not.
     #[error("this method is not allowed on this path")]
     MethodNotAllowed,
-    /// The access token is missing, unreadable, invalid or revoked, or the
-    /// revocation view is too old to tell (RFC 6750).
+    /// The verification pipeline refused: the access token is missing,
+    /// unreadable, invalid or revoked (RFC 6750), the revocation view is
+    /// too old to tell, or a cookie-authenticated unsafe request has no
+    /// same-site proof.
     #[error(transparent)]
     Unauthorized(#[from] Rejection),
     /// The service credential (the feed token) is missing or wrong.
@@ -41,10 +43,6 @@ pub enum ApiError {
         /// Whether one was presented.
         presented: bool,
     },
-    /// A cookie-authenticated unsafe request that may come from another
-    /// site (no CSRF header, no same-origin `Origin`).
-    #[error("cross-site request refused: send X-Passcard-CSRF or a same-origin Origin header")]
-    CrossSite,
     /// What the domain said.
     #[error(transparent)]
     Domain(#[from] Error),
@@ -96,12 +94,6 @@ impl IntoResponse for ApiError {
             Self::ServiceCredential { presented } => {
                 Challenge::ServiceCredential { presented }.into_response()
             }
-            Self::CrossSite => problem(
-                S::FORBIDDEN,
-                "cross-site",
-                "Cross-site request refused",
-                detail,
-            ),
             Self::Domain(e) => domain(&e),
         }
     }

@@ -46,6 +46,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON body, or none at all: `None` for an empty body (which needs no
+/// content type), otherwise what [`Json`] reads.
+pub(crate) struct OptionalJson<T>(pub(crate) Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest("cannot read the request body".to_owned())
+                }
+            })?;
+        if bytes.is_empty() {
+            return Ok(Self(None));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        Json::from_request(req, state)
+            .await
+            .map(|Json(v)| Self(Some(v)))
+    }
+}
+
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
@@ -163,16 +191,20 @@ fn kind_of(rust_type: &str) -> &'static str {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    /// Token mode: the Bearer token through the verification pipeline
-    /// (passcard-axum), in memory. Session mode: the session cookie, one
-    /// store lookup.
+    /// Token mode: the access token (Bearer, or the access cookie) through
+    /// the verification pipeline (passcard-axum), in memory. Session mode:
+    /// the session cookie, one store lookup.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Mode::Session(_) = state.config.mode {
             return session(parts, state).await;
         }
-        match state.verifier.authenticate(&parts.headers).await {
-            Ok(claims) => Ok(Self {
-                claims,
+        match state
+            .verifier
+            .authenticate(&parts.method, &parts.headers)
+            .await
+        {
+            Ok(verified) => Ok(Self {
+                claims: verified.claims,
                 session: None,
             }),
             Err(rejection) => {
@@ -189,17 +221,22 @@ impl FromRequestParts<AppState> for Caller {
 /// Session mode: the cookie, checked for shape and for cross-site use
 /// before the store is asked.
 async fn session(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
-    let Some(id) = cookie::session_id(parts) else {
-        return Err(Rejection::Missing.into());
-    };
     let refused = |reason: &'static str| {
         state.metrics.verify_failure(reason);
         ApiError::Domain(Error::Unauthenticated { reason })
     };
+    let id = match cookie::read(&parts.headers, cookie::SESSION_COOKIE) {
+        Ok(Some(id)) if !id.is_empty() => id,
+        Ok(_) => return Err(Rejection::Missing.into()),
+        Err(_) => return Err(refused("malformed")),
+    };
     if !crate::domain::is_refresh_token_shaped(id) {
         return Err(refused("malformed"));
     }
-    cookie::check_csrf(parts)?;
+    if let Err(e) = cookie::check_same_site(&parts.method, &parts.headers, &state.config.http) {
+        state.metrics.verify_failure("cross_site");
+        return Err(e);
+    }
     match state.auth.authenticate_session(id).await {
         Ok(caller) => Ok(caller),
         Err(Error::Unauthenticated { reason }) => Err(refused(reason)),

@@ -102,7 +102,7 @@ impl Metrics {
         let verify_failures = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "token_verification_failures",
-            "Bearer tokens refused, by reason",
+            "Credentials refused (access tokens, session cookies), by reason",
             verify_failures.clone(),
         );
         let logins = Family::<OutcomeLabels, Counter>::default();

@@ -9,6 +9,7 @@ pub mod metrics;
 mod routes;
 pub mod serve;
 mod state;
+mod web;
 
 use axum::Router;
 use tower_http::trace::TraceLayer;

@@ -6,8 +6,9 @@ use std::sync::atomic::AtomicBool;
 use passcard_axum::{KeySource, Verifier, access_policy};
 use passcard_jwt::Clock;
 
+use super::cookie;
 use super::metrics::Metrics;
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::domain::Auth;
 
 /// Everything a request may need. Cheap to clone.
@@ -44,6 +45,9 @@ impl AppState {
     /// Opens the domain (store, keys, revocation log) for `config`, taking
     /// time from `clock`: everything a server needs before it listens.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
         let auth = Auth::open(&config, clock.clone()).await?;
         let t = &config.tokens;
         let mut verifier = Verifier::new(
@@ -55,6 +59,12 @@ impl AppState {
         .with_revocations(auth.revocations().list().clone());
         if let Some(max) = config.revocation.max_lag {
             verifier = verifier.with_max_lag(max);
+        }
+        if config.mode == Mode::Token {
+            verifier = verifier.with_cookie(
+                cookie::access_name(&config.http),
+                config.http.public_url.clone(),
+            );
         }
         Ok(Self(Arc::new(Inner {
             config,

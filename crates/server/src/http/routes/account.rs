@@ -1,16 +1,17 @@
 //! Registration, login, refresh, the current user, logout.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use passcard_store::User;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{HttpSettings, Mode};
 use crate::domain::{Caller, Error, Grant, TokenPair};
 use crate::http::client::ClientAddr;
 use crate::http::cookie;
 use crate::http::error::ApiError;
-use crate::http::extract::Json;
+use crate::http::extract::{Json, OptionalJson};
 use crate::http::state::AppState;
 
 /// A user as the API shows it.
@@ -36,6 +37,27 @@ impl From<&User> for UserOut {
 pub(super) struct Credentials {
     username: String,
     password: String,
+}
+
+/// A login: credentials, and where the tokens go.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoginIn {
+    username: String,
+    password: String,
+    #[serde(default)]
+    transport: Option<Transport>,
+}
+
+/// Where a login's tokens go.
+#[derive(Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum Transport {
+    /// In the response body (token mode's default).
+    Body,
+    /// In HttpOnly cookies, with no token text in the body (session mode
+    /// always answers this way).
+    Cookie,
 }
 
 pub(super) async fn register(
@@ -72,19 +94,38 @@ impl From<TokenPair> for TokensOut {
     }
 }
 
-/// What a session login answers (the session id is only in the cookie).
+/// What a login answers when its credential is in a cookie (the tokens or
+/// the session id are only there).
 #[derive(Serialize)]
-struct SessionOut {
+struct CookieLoginOut {
     user: UserOut,
+    /// Seconds until the access cookie (token mode) or the session
+    /// (session mode) expires.
     expires_in: u64,
-    idle_expires_in: u64,
+    /// Token mode: seconds until the refresh cookie expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_expires_in: Option<i64>,
+    /// Session mode: seconds of inactivity that end the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_expires_in: Option<u64>,
 }
 
 pub(super) async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    Json(body): Json<Credentials>,
+    Json(body): Json<LoginIn>,
 ) -> Result<Response, ApiError> {
+    let cookies = match (&state.config.mode, body.transport) {
+        (Mode::Token, None | Some(Transport::Body)) => false,
+        (Mode::Token, Some(Transport::Cookie))
+        | (Mode::Session(_), None | Some(Transport::Cookie)) => true,
+        (Mode::Session(_), Some(Transport::Body)) => {
+            return Err(ApiError::BadRequest(
+                "this server runs in session mode: a login is a session cookie (transport \"cookie\")"
+                    .to_owned(),
+            ));
+        }
+    };
     let result = state
         .auth
         .login(&body.username, body.password, client)
@@ -99,22 +140,49 @@ pub(super) async fn login(
         state.metrics.login(outcome);
     }
     let login = result?;
+    let http = &state.config.http;
     Ok(match login.grant {
-        Grant::Tokens(pair) => Json(TokensOut::from(pair)).into_response(),
-        Grant::Session(session) => {
-            let settings = state.config.mode.sessions().cloned().unwrap_or_default();
-            let mut response = Json(SessionOut {
+        Grant::Tokens(pair) if !cookies => Json(TokensOut::from(pair)).into_response(),
+        Grant::Tokens(pair) => {
+            let mut response = Json(CookieLoginOut {
                 user: UserOut::from(&login.user),
-                expires_in: settings.ttl.as_secs(),
-                idle_expires_in: settings.idle.as_secs(),
+                expires_in: pair.expires_in,
+                refresh_expires_in: Some(pair.refresh_expires_in),
+                idle_expires_in: None,
             })
             .into_response();
-            if let Some(cookie) = cookie::set_cookie(&settings, &session.id) {
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
+            set_pair_cookies(response.headers_mut(), http, &pair);
+            response
+        }
+        Grant::Session(session) => {
+            let settings = state.config.mode.sessions().cloned().unwrap_or_default();
+            let mut response = Json(CookieLoginOut {
+                user: UserOut::from(&login.user),
+                expires_in: settings.ttl.as_secs(),
+                refresh_expires_in: None,
+                idle_expires_in: Some(settings.idle.as_secs()),
+            })
+            .into_response();
+            cookie::set_session(
+                response.headers_mut(),
+                http,
+                &session.id,
+                settings.ttl.as_secs(),
+            );
             response
         }
     })
+}
+
+fn set_pair_cookies(headers: &mut axum::http::HeaderMap, http: &HttpSettings, pair: &TokenPair) {
+    cookie::set_tokens(
+        headers,
+        http,
+        &pair.access_token,
+        pair.expires_in,
+        &pair.refresh_token,
+        u64::try_from(pair.refresh_expires_in).unwrap_or(0),
+    );
 }
 
 #[derive(Deserialize)]
@@ -123,11 +191,64 @@ pub(super) struct RefreshIn {
     refresh_token: String,
 }
 
+/// What a refresh by cookie answers (the tokens are only in the cookies).
+#[derive(Serialize)]
+struct CookieRefreshOut {
+    expires_in: u64,
+    refresh_expires_in: i64,
+}
+
+/// `POST /v1/refresh`: `{refresh_token}` in the body answers with a new
+/// pair in the body; no body at all uses the refresh cookie and answers
+/// with new cookies.
 pub(super) async fn refresh(
     State(state): State<AppState>,
-    Json(body): Json<RefreshIn>,
-) -> Result<Json<TokensOut>, ApiError> {
-    let result = state.auth.refresh(&body.refresh_token).await;
+    method: Method,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshIn>,
+) -> Result<Response, ApiError> {
+    let http = &state.config.http;
+    let Some(body) = body else {
+        if state.config.mode != Mode::Token {
+            return Err(Error::WrongMode.into());
+        }
+        // The browser sends the cookie whoever made it send the request.
+        cookie::check_same_site(&method, &headers, http)?;
+        let token = cookie::read(&headers, cookie::refresh_name(http))?.unwrap_or_default();
+        return Ok(match refreshed(&state, token).await {
+            Ok(pair) => {
+                let mut response = Json(CookieRefreshOut {
+                    expires_in: pair.expires_in,
+                    refresh_expires_in: pair.refresh_expires_in,
+                })
+                .into_response();
+                set_pair_cookies(response.headers_mut(), http, &pair);
+                response
+            }
+            Err(e) => {
+                let refused = matches!(e, ApiError::Domain(Error::InvalidRefreshToken));
+                let mut response = e.into_response();
+                // A dead refresh cookie is of no more use to the browser.
+                if refused {
+                    cookie::clear_tokens(response.headers_mut(), http);
+                }
+                response
+            }
+        });
+    };
+    Ok(Json(TokensOut::from(
+        refreshed(&state, &body.refresh_token).await?,
+    ))
+    .into_response())
+}
+
+/// Rotates a refresh token, counting the outcome.
+async fn refreshed(state: &AppState, token: &str) -> Result<TokenPair, ApiError> {
+    let result = if token.is_empty() {
+        Err(Error::InvalidRefreshToken)
+    } else {
+        state.auth.refresh(token).await
+    };
     if !matches!(result, Err(Error::WrongMode)) {
         state.metrics.refresh(match &result {
             Ok(_) => "success",
@@ -135,7 +256,7 @@ pub(super) async fn refresh(
             Err(_) => "error",
         });
     }
-    Ok(Json(TokensOut::from(result?)))
+    Ok(result?)
 }
 
 /// What `/v1/me` shows: the verified claims alone.
@@ -159,23 +280,32 @@ pub(super) async fn me(caller: Caller) -> Json<MeOut> {
     })
 }
 
+/// Ends this login: the token (or session) and its refresh family, and
+/// the cookies that carried them.
 pub(super) async fn logout(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Response, ApiError> {
     state.auth.logout(&caller).await?;
-    let mut r = StatusCode::NO_CONTENT.into_response();
-    if let Some(settings) = state.config.mode.sessions() {
-        r.headers_mut()
-            .insert(header::SET_COOKIE, cookie::clear_cookie(settings));
-    }
-    Ok(r)
+    Ok(cleared(&state))
 }
 
+/// Ends every login of the caller, this one included.
 pub(super) async fn logout_all(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     state.auth.logout_all(&caller).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(cleared(&state))
+}
+
+/// 204, removing the cookies of the mode.
+fn cleared(state: &AppState) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let http = &state.config.http;
+    match state.config.mode {
+        Mode::Token => cookie::clear_tokens(r.headers_mut(), http),
+        Mode::Session(_) => cookie::clear_session(r.headers_mut(), http),
+    }
+    r
 }

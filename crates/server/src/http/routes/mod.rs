@@ -26,7 +26,10 @@ pub(crate) fn router(state: AppState) -> Router {
     let identity = Router::new()
         .route("/v1/login", post(account::login))
         .route("/v1/refresh", post(account::refresh))
-        .route("/v1/me", get(account::me))
+        .route(
+            "/v1/me",
+            get(account::me).route_layer(middleware::from_fn(store_queries)),
+        )
         .route("/v1/verify", get(feed::verify))
         .route_layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
@@ -38,7 +41,7 @@ pub(crate) fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(identity)
-        .route("/v1/users", post(account::register))
+        .route("/v1/users", post(account::register).get(admin::list))
         .route("/v1/logout", post(account::logout))
         .route("/v1/logout-all", post(account::logout_all))
         .route("/v1/users/{id}/role", put(admin::set_role))
@@ -49,6 +52,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/openapi.json", get(meta::openapi))
+        .merge(super::web::router(&state.config))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -71,6 +75,20 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
+
+/// Says in `X-Passcard-Store-Queries` how many store queries the request
+/// ran (0 for a token, 1 for a session): measured, not asserted.
+async fn store_queries(req: Request, next: Next) -> Response {
+    let (mut response, n) = passcard_store::counting_queries(next.run(req)).await;
+    response
+        .headers_mut()
+        .insert(STORE_QUERIES, HeaderValue::from(n));
+    response
+}
+
+/// The header [`store_queries`] sets.
+const STORE_QUERIES: header::HeaderName =
+    header::HeaderName::from_static("x-passcard-store-queries");
 
 /// Counts every request by matched route (never the raw path, which could
 /// carry anything) and status.

@@ -11,6 +11,9 @@ mod accounts;
 /// Authenticated requests: /v1/me, RFC 6750 answers, forged and expired
 /// tokens, the verify cache, /v1/verify.
 mod authenticated;
+/// Tokens in cookies: the login, every endpoint by cookie, the CSRF rule,
+/// refresh and logout by cookie; the admin's user list.
+mod cookies;
 /// The edge: response headers, and problem+json for every refusal.
 mod edge;
 /// The revocation feed (JSON pages and the event stream).
@@ -25,6 +28,8 @@ mod refresh;
 mod revocation;
 /// The session cookie and its CSRF rule.
 mod sessions;
+/// The web page and its assets.
+mod web;
 
 pub(crate) use feed::FEED_TOKEN;
 pub(crate) use meta::key_file;

@@ -22,10 +22,15 @@ async fn login_sets_a_safe_cookie_and_no_token(setup: Setup) {
     let login = app.login("alice").await;
     let a = &login.answer;
     let set = a.header("set-cookie");
-    for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
+    for attr in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=43200",
+        "; Secure",
+    ] {
         assert!(set.contains(attr), "{set}");
     }
-    assert!(!set.contains("Secure"), "Secure only when configured");
     assert!(
         a.body.get("access_token").is_none(),
         "no tokens in session mode"
@@ -38,17 +43,14 @@ async fn login_sets_a_safe_cookie_and_no_token(setup: Setup) {
     };
     assert_eq!(cookie.len(), "passcard_session=".len() + 43);
 
-    let secure = passcard_testkit::Setup::new(app.kind())
-        .config(|c| {
-            if let passcard::config::Mode::Session(s) = &mut c.mode {
-                s.cookie_secure = true;
-            }
-        })
+    // Plain-HTTP development only: no Secure.
+    let plain = passcard_testkit::Setup::new(app.kind())
+        .config(|c| c.http.cookie_secure = false)
         .start()
         .await;
-    secure.seed("bob", "user").await;
-    let a = secure.login("bob").await.answer;
-    assert!(a.header("set-cookie").contains("; Secure"), "{a:?}");
+    plain.seed("bob", "user").await;
+    let a = plain.login("bob").await.answer;
+    assert!(!a.header("set-cookie").contains("Secure"), "{a:?}");
 }
 
 async fn malformed_and_forged_cookies_get_401(setup: Setup) {
