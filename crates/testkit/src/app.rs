@@ -1,12 +1,13 @@
 //! A passcard server on one configuration of the matrix, driven through
 //! its router ([`TestApp`]) or on a loopback port ([`TestServer`]).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::http::{Method, StatusCode};
 use passcard::config::{Config, Mode, SessionSettings};
 use passcard::http::{AppState, Background, RunningServer};
+use passcard_jwt::{Clock, SystemClock};
 use serde_json::json;
 
 use crate::call::{Answer, Call, Cred, Login};
@@ -64,6 +65,7 @@ impl Kind {
 pub struct Setup {
     kind: Kind,
     clock: ManualClock,
+    real_time: bool,
     follow: bool,
     customize: Vec<Change>,
 }
@@ -85,6 +87,7 @@ impl Setup {
         Self {
             kind,
             clock: ManualClock::new(),
+            real_time: false,
             follow: false,
             customize: Vec::new(),
         }
@@ -98,6 +101,14 @@ impl Setup {
     /// Takes its time from `clock` (shared with other instances).
     pub fn clock(mut self, clock: &ManualClock) -> Self {
         self.clock = clock.clone();
+        self
+    }
+
+    /// Takes its time from the system clock: for a real browser, whose
+    /// cookies expire in real time (the test's [`ManualClock`] then moves
+    /// nothing).
+    pub fn real_time(mut self) -> Self {
+        self.real_time = true;
         self
     }
 
@@ -118,7 +129,7 @@ impl Setup {
 
     /// The configuration and the places it lives in, or `None` when the
     /// configuration needs a service this run does not have.
-    async fn prepare(self) -> Option<(Config, Places, ManualClock, bool, Kind)> {
+    async fn prepare(self) -> Option<(Config, Places, ManualClock, Arc<dyn Clock>, bool, Kind)> {
         env::logs();
         let dir = TempDir::new("server");
         let mut config = Config::with_data_dir(dir.join("data"));
@@ -154,7 +165,12 @@ impl Setup {
             _schema: schema,
             _prefix: prefix,
         };
-        Some((config, places, self.clock, self.follow, self.kind))
+        let shared: Arc<dyn Clock> = if self.real_time {
+            Arc::new(SystemClock::new())
+        } else {
+            self.clock.shared()
+        };
+        Some((config, places, self.clock, shared, self.follow, self.kind))
     }
 
     /// Starts the server, driven without a socket; panics when the
@@ -168,15 +184,15 @@ impl Setup {
     /// Starts the server, driven without a socket, or `None` (said loudly)
     /// when the configuration needs a service this run does not have.
     pub async fn app(self) -> Option<TestApp> {
-        let (config, places, clock, follow, kind) = self.prepare().await?;
-        let state = AppState::build(config, clock.shared()).await.unwrap();
+        let (config, places, clock, shared, follow, kind) = self.prepare().await?;
+        let state = AppState::build(config, shared).await.unwrap();
         Some(TestApp::new(state, clock, places, follow, kind))
     }
 
     /// Starts the server on a loopback port.
     pub async fn server(self) -> Option<TestServer> {
-        let (config, places, clock, _, kind) = self.prepare().await?;
-        let state = AppState::build(config, clock.shared()).await.unwrap();
+        let (config, places, clock, shared, _, kind) = self.prepare().await?;
+        let state = AppState::build(config, shared).await.unwrap();
         let running = passcard::http::spawn(state.clone()).await.unwrap();
         let base = format!("http://{}", running.addr);
         Some(TestServer {

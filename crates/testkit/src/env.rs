@@ -22,6 +22,14 @@ pub const LOG: &str = "PASSCARD_TEST_LOG";
 /// skipping it (CI sets it after installing nginx).
 pub const NGINX: &str = "PASSCARD_TEST_NGINX";
 
+/// The chromedriver binary; when set, a missing binary fails the browser
+/// tests instead of skipping them (CI sets it after installing Debian's
+/// chromium-driver).
+pub const CHROMEDRIVER: &str = "PASSCARD_TEST_CHROMEDRIVER";
+/// The Chromium binary chromedriver starts (default: `chromium` on the
+/// PATH).
+pub const CHROMIUM: &str = "PASSCARD_TEST_CHROMIUM";
+
 static SAID: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
 /// Says, once per process, that tests needing `what` are skipped.
@@ -72,6 +80,16 @@ pub fn nginx(what: &str) -> Option<PathBuf> {
         what,
         "install Debian's nginx-light or nginx, or set PASSCARD_TEST_NGINX",
     )
+}
+
+/// chromedriver and Chromium: [`CHROMEDRIVER`] and [`CHROMIUM`] (which
+/// must exist when set), else on the PATH; `None` after saying that `what`
+/// is skipped.
+pub fn chromium(what: &str) -> Option<(PathBuf, PathBuf)> {
+    let how = "install Debian's chromium and chromium-driver, or set PASSCARD_TEST_CHROMEDRIVER";
+    let driver = binary(CHROMEDRIVER, "chromedriver", what, how)?;
+    let browser = binary(CHROMIUM, "chromium", what, how)?;
+    Some((driver, browser))
 }
 
 /// Sends the servers' logs to the test output when [`LOG`] is set (once

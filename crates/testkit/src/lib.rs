@@ -14,6 +14,8 @@
 //!   socket; [`TestServer`] is the same on a real loopback port.
 //! * [`TcpProxy`] and [`RedisServer`]: a forwarder whose target moves, and
 //!   a Redis of the test's own, for failovers.
+//! * [`Browser`]: a real, headless Chromium driven over WebDriver, with
+//!   screenshots.
 //! * [`poll_until`]: the one way to wait for something that happens
 //!   elsewhere (another instance, a background task).
 #![allow(
@@ -24,6 +26,7 @@
 )]
 
 mod app;
+mod browser;
 mod call;
 mod clock;
 pub mod env;
@@ -32,6 +35,7 @@ mod poll;
 mod store;
 
 pub use app::{Kind, PASSWORD, Setup, TestApp, TestServer};
+pub use browser::{Browser, Page, screenshots};
 pub use call::{Answer, Call, Cred, Login};
 pub use clock::ManualClock;
 pub use net::{RedisServer, TcpProxy};

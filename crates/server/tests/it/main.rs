@@ -11,6 +11,7 @@
 )]
 
 /// The `passcard` CLI, run as a process: keygen, token, user, serve, compare.
+mod browser;
 mod cli;
 /// Instances sharing PostgreSQL: revocations pushed to every one.
 mod cluster;
