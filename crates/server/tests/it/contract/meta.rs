@@ -40,6 +40,7 @@ async fn health_metrics_and_openapi(setup: Setup) {
     assert_eq!(spec.body["openapi"], "3.1.0");
     for (path, method) in [
         ("/v1/users", "post"),
+        ("/v1/users", "get"),
         ("/v1/login", "post"),
         ("/v1/refresh", "post"),
         ("/v1/me", "get"),
@@ -54,6 +55,10 @@ async fn health_metrics_and_openapi(setup: Setup) {
         ("/v1/verify", "get"),
         ("/v1/revocations", "get"),
         ("/v1/revocations/stream", "get"),
+        ("/", "get"),
+        ("/assets/app.js", "get"),
+        ("/assets/app.css", "get"),
+        ("/assets/icon.svg", "get"),
     ] {
         assert!(
             spec.body["paths"][path][method].is_object(),
