@@ -16,7 +16,8 @@
 //!    [`KeySet`](passcard_jwt::KeySet) or, with the `remote` feature (on by
 //!    default), from the auth server's JWKS ([`RemoteJwks`]: cached,
 //!    refetched when a token names an unknown `kid`, never more often than
-//!    a floor); the passcard policy ([`access_policy`]); time from a
+//!    a floor; or found from the issuer URL through its metadata,
+//!    [`from_issuer`]); the passcard policy ([`access_policy`]); time from a
 //!    [`Clock`](passcard_jwt::Clock). Recently verified tokens skip the
 //!    signature check (never the expiry check) through a bounded cache.
 //! 3. **Revocation**: a [`RevocationCheck`], usually a [`RevocationList`]
@@ -71,6 +72,9 @@ pub use extract::Authenticated;
 pub use layer::{PasscardLayer, PasscardService};
 pub use rejection::Rejection;
 #[cfg(feature = "remote")]
-pub use remote::{JwksBuilder, RemoteJwks, RevocationFeed};
+pub use remote::{
+    Discovered, DiscoveryError, JwksBuilder, RemoteJwks, RevocationFeed, ServerMetadata,
+    from_issuer,
+};
 pub use revocation::{RevocationCheck, RevocationList, Revoked};
 pub use verifier::{DEFAULT_CACHE_SLOTS, KeySource, Verified, Verifier, access_policy};

@@ -30,6 +30,13 @@ pub const CHROMEDRIVER: &str = "PASSCARD_TEST_CHROMEDRIVER";
 /// PATH).
 pub const CHROMIUM: &str = "PASSCARD_TEST_CHROMIUM";
 
+/// A Python with authlib, requests and PyJWT (`scripts/interop-setup.sh`
+/// makes one); when set, it must exist.
+pub const PYTHON: &str = "PASSCARD_TEST_PYTHON";
+/// A folder whose `node_modules` holds node's `jose`
+/// (`scripts/interop-setup.sh`); when set, it must exist.
+pub const NODE_DIR: &str = "PASSCARD_TEST_NODE_DIR";
+
 static SAID: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
 /// Says, once per process, that tests needing `what` are skipped.
@@ -90,6 +97,50 @@ pub fn chromium(what: &str) -> Option<(PathBuf, PathBuf)> {
     let driver = binary(CHROMEDRIVER, "chromedriver", what, how)?;
     let browser = binary(CHROMIUM, "chromium", what, how)?;
     Some((driver, browser))
+}
+
+/// The Python of the interop tests ([`PYTHON`]), or `None` after saying
+/// that `what` is skipped.
+pub fn python(what: &str) -> Option<PathBuf> {
+    let Some(path) = var(PYTHON) else {
+        skipped(
+            what,
+            "run `eval \"$(scripts/interop-setup.sh)\"` to install authlib and PyJWT",
+        );
+        return None;
+    };
+    let path = PathBuf::from(path);
+    assert!(
+        path.is_file(),
+        "{PYTHON} is {}, which does not exist",
+        path.display()
+    );
+    Some(path)
+}
+
+/// The folder with node's `jose` ([`NODE_DIR`]) and the `node` binary, or
+/// `None` after saying that `what` is skipped.
+pub fn node(what: &str) -> Option<(PathBuf, PathBuf)> {
+    let Some(dir) = var(NODE_DIR) else {
+        skipped(
+            what,
+            "run `eval \"$(scripts/interop-setup.sh)\"` to install node's jose",
+        );
+        return None;
+    };
+    let dir = PathBuf::from(dir);
+    assert!(
+        dir.join("node_modules/jose").is_dir(),
+        "{NODE_DIR} is {}, which has no node_modules/jose",
+        dir.display()
+    );
+    let node = binary(
+        "PASSCARD_TEST_NODE",
+        "node",
+        what,
+        "install Debian's nodejs",
+    )?;
+    Some((node, dir))
 }
 
 /// Sends the servers' logs to the test output when [`LOG`] is set (once

@@ -1,8 +1,10 @@
 //! What a resource server fetches from the auth server (feature
-//! `remote`): its JWKS and its revocation feed.
+//! `remote`): its metadata, its JWKS and its revocation feed.
 
+mod discovery;
 mod feed;
 mod jwks;
 
+pub use discovery::{Discovered, DiscoveryError, ServerMetadata, from_issuer};
 pub use feed::RevocationFeed;
 pub use jwks::{JwksBuilder, RemoteJwks};

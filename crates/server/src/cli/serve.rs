@@ -11,8 +11,8 @@ use clap::{ArgAction, Args, ValueEnum};
 use super::{DataArgs, KeyArgs};
 use crate::config::{
     AccountPolicy, Config, ForwardedHeader, HttpSettings, IpNet, KeyConfig, KeySource, Mode,
-    RevocationSettings, Secret, SessionSettings, SiteOrigin, TokenPolicy, defaults, parse_list,
-    redact_url,
+    RevocationSettings, Secret, ServiceAccess, SessionSettings, SiteOrigin, TokenPolicy, defaults,
+    parse_list, redact_url,
 };
 use crate::human::HumanDuration;
 
@@ -97,11 +97,23 @@ pub(crate) struct ServeArgs {
     /// the expiry or revocation checks.
     #[arg(long, env = "PASSCARD_VERIFY_CACHE", default_value_t = defaults::VERIFY_CACHE)]
     verify_cache: usize,
-    /// Bearer token that services present to read the revocation feed
-    /// (/v1/revocations); at least 32 characters. Read from the environment
-    /// only (PASSCARD_FEED_TOKEN); the feed is off without it.
-    #[arg(skip = std::env::var("PASSCARD_FEED_TOKEN").ok().filter(|t| !t.is_empty()).map(Secret))]
-    feed_token: Option<Secret>,
+    /// The service credential other services present: for the revocation
+    /// feed (/v1/revocations, as a Bearer token) and token introspection
+    /// (/oauth/introspect, as a Bearer token or as the client secret of
+    /// --service-client-id); at least 32 characters. Read from the
+    /// environment only (PASSCARD_SERVICE_TOKEN, or the older
+    /// PASSCARD_FEED_TOKEN); both endpoints are off without it.
+    #[arg(skip = service_token_from_env())]
+    service_token: Option<Secret>,
+    /// The OAuth client id that goes with the service credential (HTTP
+    /// Basic or client_secret_post at /oauth/introspect).
+    #[arg(long, env = "PASSCARD_SERVICE_CLIENT_ID", default_value = defaults::SERVICE_CLIENT_ID)]
+    service_client_id: String,
+    /// Whether the OAuth token endpoint (/oauth/token) takes
+    /// grant_type=password, under the login limits. Off: OAuth 2.1 drops
+    /// it; browsers and apps use /v1/login.
+    #[arg(long, env = "PASSCARD_PASSWORD_GRANT", default_value_t = false, action = ArgAction::Set)]
+    password_grant: bool,
     /// Authentication model: `token` (stateless JWTs, the default) or
     /// `session` (a server-side session per login, looked up on every
     /// request, in a `passcard_session` cookie).
@@ -175,6 +187,15 @@ pub(crate) struct ServeArgs {
     /// Log format.
     #[arg(long, env = "PASSCARD_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+/// `PASSCARD_SERVICE_TOKEN`, or the name it had first,
+/// `PASSCARD_FEED_TOKEN`.
+fn service_token_from_env() -> Option<Secret> {
+    ["PASSCARD_SERVICE_TOKEN", "PASSCARD_FEED_TOKEN"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|t| !t.is_empty()))
+        .map(Secret)
 }
 
 /// Authentication model.
@@ -260,11 +281,15 @@ impl ServeArgs {
                 .registration_hash_concurrency
                 .unwrap_or_else(|| defaults::registration_hash_concurrency(hash_concurrency))
                 .max(1),
+            password_grant: self.password_grant,
         };
         config.revocation = RevocationSettings {
             poll: self.revocation_poll.0,
             max_lag: self.revocation_max_lag.map(|d| d.0),
-            feed_token: self.feed_token.clone(),
+        };
+        config.services = ServiceAccess {
+            token: self.service_token.clone(),
+            client_id: self.service_client_id.clone(),
         };
         config.mode = mode;
         config.http = HttpSettings {

@@ -44,6 +44,8 @@ pub const REDIS_CONNECTIONS: usize = 1;
 pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 /// `PASSCARD_SESSION_TTL`.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// `PASSCARD_SERVICE_CLIENT_ID`.
+pub const SERVICE_CLIENT_ID: &str = "passcard-service";
 /// `PASSCARD_COOKIE_SECURE`.
 pub const COOKIE_SECURE: bool = true;
 

@@ -7,16 +7,20 @@
 //! once, in [`defaults`].
 
 pub mod defaults;
+mod http;
 mod keys;
 mod net;
+mod secret;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use http::{ForwardedHeader, HttpSettings};
 pub use keys::{KeySource, Keys, SECRET_ALG_ENV, SECRET_ENV, SIGNING_KID_ENV, SecretString};
 pub use net::{BadNet, IpNet, canonical, parse_list};
 pub use passcard_axum::csrf::{BadOrigin, SiteOrigin};
+pub use secret::{Secret, redact_url};
 
 /// The checked configuration of a running server.
 #[derive(Clone, Debug)]
@@ -34,6 +38,8 @@ pub struct Config {
     pub accounts: AccountPolicy,
     /// How revocations are followed and published.
     pub revocation: RevocationSettings,
+    /// How other services authenticate to passcard.
+    pub services: ServiceAccess,
     /// Stateless tokens, or server-side sessions with their settings.
     pub mode: Mode,
     /// The HTTP edge: connections, timeouts, proxies.
@@ -103,6 +109,9 @@ pub struct AccountPolicy {
     /// Password hashes computed at once for registrations, in a queue of
     /// their own (so registrations never delay a login).
     pub registration_hash_concurrency: usize,
+    /// Whether the OAuth token endpoint takes `grant_type=password` (off:
+    /// OAuth 2.1 drops it).
+    pub password_grant: bool,
 }
 
 /// How revocations are followed and published.
@@ -113,56 +122,27 @@ pub struct RevocationSettings {
     pub poll: Duration,
     /// Refuse tokens (503) while the revocation view is older than this.
     pub max_lag: Option<Duration>,
-    /// The token services present to read the revocation feed (off if
-    /// unset).
-    pub feed_token: Option<Secret>,
 }
 
-/// The HTTP edge: how long a client may take, how many may connect, which
-/// proxies say who the client is.
+/// How other services (resource servers, gateways) authenticate to
+/// passcard: for the revocation feed and token introspection.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct HttpSettings {
-    /// A client that has not sent a request's whole head within this is
-    /// disconnected; an idle keep-alive connection is closed after it.
-    pub header_timeout: Duration,
-    /// Connections served at once; past it, new ones wait in the listen
-    /// backlog.
-    pub max_connections: usize,
-    /// How long a shutdown waits for requests in flight.
-    pub shutdown_timeout: Duration,
-    /// The peers whose forwarding header is believed (none by default).
-    pub trusted_proxies: Vec<IpNet>,
-    /// Which forwarding header a trusted proxy sets.
-    pub forwarded_header: ForwardedHeader,
-    /// The origin browsers reach the server at (`https://auth.example.com`):
-    /// an unsafe cookie-authenticated request from it needs no CSRF header.
-    /// Without it, the origin is the request's own `Host`.
-    pub public_url: Option<SiteOrigin>,
-    /// Mark cookies `Secure` (and give them the `__Host-` / `__Secure-`
-    /// names): off only for plain-HTTP development on a non-local host.
-    pub cookie_secure: bool,
+pub struct ServiceAccess {
+    /// The service credential (`PASSCARD_SERVICE_TOKEN`, formerly
+    /// `PASSCARD_FEED_TOKEN`): a Bearer token, or the client secret of
+    /// `client_id` (HTTP Basic or form fields). Both endpoints are off
+    /// without it.
+    pub token: Option<Secret>,
+    /// The OAuth client id the credential goes with.
+    pub client_id: String,
 }
 
-/// The header a trusted proxy names the client in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ForwardedHeader {
-    /// `X-Forwarded-For` (what nginx's `$proxy_add_x_forwarded_for` sets).
-    XForwardedFor,
-    /// `Forwarded` (RFC 7239).
-    Forwarded,
-}
-
-impl Default for HttpSettings {
+impl Default for ServiceAccess {
     fn default() -> Self {
         Self {
-            header_timeout: defaults::HEADER_TIMEOUT,
-            max_connections: defaults::max_connections(),
-            shutdown_timeout: defaults::SHUTDOWN_TIMEOUT,
-            trusted_proxies: Vec::new(),
-            forwarded_header: ForwardedHeader::XForwardedFor,
-            public_url: None,
-            cookie_secure: defaults::COOKIE_SECURE,
+            token: None,
+            client_id: defaults::SERVICE_CLIENT_ID.to_owned(),
         }
     }
 }
@@ -259,6 +239,7 @@ impl Default for AccountPolicy {
             registration_hash_concurrency: defaults::registration_hash_concurrency(
                 hash_concurrency,
             ),
+            password_grant: false,
         }
     }
 }
@@ -268,7 +249,6 @@ impl Default for RevocationSettings {
         Self {
             poll: defaults::REVOCATION_POLL,
             max_lag: None,
-            feed_token: None,
         }
     }
 }
@@ -300,6 +280,7 @@ impl Config {
             tokens: TokenPolicy::default(),
             accounts: AccountPolicy::default(),
             revocation: RevocationSettings::default(),
+            services: ServiceAccess::default(),
             mode: Mode::Token,
             http: HttpSettings::default(),
             verify_cache: defaults::VERIFY_CACHE,
@@ -324,13 +305,11 @@ impl Config {
         if self.accounts.registrations_per_address == 0 {
             return Err(ConfigError::RegistrationsPerAddress);
         }
-        if self
-            .revocation
-            .feed_token
-            .as_ref()
-            .is_some_and(|t| t.0.len() < 32)
-        {
-            return Err(ConfigError::FeedToken);
+        if self.services.token.as_ref().is_some_and(|t| t.0.len() < 32) {
+            return Err(ConfigError::ServiceToken);
+        }
+        if self.services.client_id.is_empty() || self.services.client_id.contains(':') {
+            return Err(ConfigError::ServiceClientId);
         }
         if self.revocation.poll < Duration::from_millis(10) {
             return Err(ConfigError::RevocationPoll);
@@ -358,6 +337,14 @@ impl Config {
                 "PASSCARD_COOKIE_SECURE=false: cookies are sent without Secure, so over plain HTTP \
                  anyone on the path can read them; for development only (browsers treat \
                  http://localhost and 127.0.0.1 as secure, so the default works there)",
+            );
+        }
+        if !self.tokens.issuer.starts_with("https://") {
+            out.push(
+                "PASSCARD_ISSUER is not an https URL: OAuth and OpenID clients that discover \
+                 passcard through /.well-known/oauth-authorization-server require the issuer to be \
+                 the https URL they fetched it from (RFC 8414 section 3.3), and refuse it otherwise; \
+                 set it to this server's public URL, e.g. https://auth.example.com",
             );
         }
         if let Some(url) = &http.public_url {
@@ -396,9 +383,14 @@ pub enum ConfigError {
         "PASSCARD_REGISTRATIONS_PER_ADDRESS must be at least 1 (close registration with PASSCARD_OPEN_REGISTRATION=false)"
     )]
     RegistrationsPerAddress,
-    /// A guessable feed token.
-    #[error("PASSCARD_FEED_TOKEN must be at least 32 characters; make one with `passcard keygen`")]
-    FeedToken,
+    /// A guessable service token.
+    #[error(
+        "PASSCARD_SERVICE_TOKEN (or PASSCARD_FEED_TOKEN) must be at least 32 characters; make one with `passcard keygen`"
+    )]
+    ServiceToken,
+    /// A client id HTTP Basic cannot carry.
+    #[error("PASSCARD_SERVICE_CLIENT_ID must be non-empty and without ':'")]
+    ServiceClientId,
     /// A poll that would hammer the store.
     #[error("PASSCARD_REVOCATION_POLL must be at least 10ms")]
     RevocationPoll,
@@ -423,100 +415,9 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// A configured secret: `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-/// A database or Redis URL without its secrets, for messages and logs: the
-/// password of the user-info (`postgres://app:***@db/x`,
-/// `redis://:***@cache`) and the value of every query parameter that can
-/// carry one (`?password=***`, `sslpassword`, tokens, keys).
-pub fn redact_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let mut out = match (base.find("://"), base.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &base[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme + 3], &base[at..]),
-                None => base.to_owned(),
-            }
-        }
-        _ => base.to_owned(),
-    };
-    if let Some(query) = query {
-        let pairs: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if is_secret_key(key) => format!("{key}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&pairs.join("&"));
-    }
-    out
-}
-
-/// Whether a URL query parameter can hold a secret.
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    [
-        "pass",
-        "pwd",
-        "secret",
-        "token",
-        "key",
-        "auth",
-        "credential",
-    ]
-    .iter()
-    .any(|word| key.contains(word))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_lose_their_secrets_wherever_they_are() {
-        for (url, shown) in [
-            (
-                "postgres://app:s3cret@db:5432/x",
-                "postgres://app:***@db:5432/x",
-            ),
-            (
-                "postgres://app@db/x?password=s3cret",
-                "postgres://app@db/x?password=***",
-            ),
-            (
-                "postgres://db/x?sslmode=require&PassWord=s3cret&sslpassword=s3cret&user=app",
-                "postgres://db/x?sslmode=require&PassWord=***&sslpassword=***&user=app",
-            ),
-            ("redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
-            (
-                "rediss://default:s3cret@cache",
-                "rediss://default:***@cache",
-            ),
-            (
-                "postgres://app@db/x?options[auth_token]=s3cret",
-                "postgres://app@db/x?options[auth_token]=***",
-            ),
-            ("sqlite://data/p.db", "sqlite://data/p.db"),
-            ("postgres://a:b:c@d/e", "postgres://a:***@d/e"),
-        ] {
-            assert_eq!(redact_url(url), shown);
-            assert!(!redact_url(url).contains("s3cret"));
-        }
-    }
 
     #[test]
     fn the_defaults_pass_and_each_bad_setting_is_named() {
@@ -532,7 +433,7 @@ mod tests {
         });
         assert!(matches!(c.check(), Err(ConfigError::RedisConnections)));
         let mut c = good;
-        c.revocation.feed_token = Some(Secret("short".into()));
-        assert!(c.check().unwrap_err().to_string().contains("FEED_TOKEN"));
+        c.services.token = Some(Secret("short".into()));
+        assert!(c.check().unwrap_err().to_string().contains("SERVICE_TOKEN"));
     }
 }

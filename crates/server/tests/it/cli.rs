@@ -429,8 +429,8 @@ fn serve_refuses_bad_settings_before_listening() {
         ),
         (
             &["serve"],
-            vec![("PASSCARD_FEED_TOKEN", "short")],
-            "FEED_TOKEN",
+            vec![("PASSCARD_SERVICE_TOKEN", "short")],
+            "SERVICE_TOKEN",
         ),
         (
             &["serve", "--session-idle", "1h", "--session-ttl", "1m"],

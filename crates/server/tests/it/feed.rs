@@ -24,7 +24,7 @@ async fn a_resource_server_with_passcard_axum_enforces_logout_and_role_changes()
     let s = Setup::new(Kind::SqliteToken)
         .config(move |c| {
             c.keys.source = Some(KeySource::File(key_file));
-            c.revocation.feed_token = Some(Secret(FEED_TOKEN.into()));
+            c.services.token = Some(Secret(FEED_TOKEN.into()));
         })
         .server()
         .await

@@ -10,8 +10,9 @@
     reason = "tests measure real elapsed time where another process or task acts"
 )]
 
-/// The `passcard` CLI, run as a process: keygen, token, user, serve, compare.
+/// The web page in a real browser (headless Chromium over WebDriver).
 mod browser;
+/// The `passcard` CLI, run as a process: keygen, token, user, serve, compare.
 mod cli;
 /// Instances sharing PostgreSQL: revocations pushed to every one.
 mod cluster;
@@ -23,6 +24,9 @@ mod edge;
 /// For other services: a resource server built with passcard-axum, over
 /// real connections.
 mod feed;
+/// The OAuth endpoints driven by other people's clients: authlib, PyJWT,
+/// node jose, and passcard-axum's discovery.
+mod interop;
 /// Real nginx with auth_request in front of a backend.
 mod nginx;
 /// `passcard serve` as a process: logs, files, signals.

@@ -76,10 +76,10 @@ impl FeedQuery {
     }
 }
 
-/// The feed is for services, authenticated with PASSCARD_FEED_TOKEN; it is
-/// off (404) when no token is configured.
+/// The feed is for services, authenticated with the service credential
+/// (PASSCARD_SERVICE_TOKEN); it is off (404) when none is configured.
 fn check_feed_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.config.revocation.feed_token else {
+    let Some(expected) = &state.config.services.token else {
         return Err(ApiError::NotFound);
     };
     let presented = headers

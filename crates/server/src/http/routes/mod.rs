@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod feed;
 mod meta;
+mod oauth;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -49,6 +50,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/revocations", get(feed::revocations))
         .route("/v1/revocations/stream", get(feed::stream))
         .route("/.well-known/jwks.json", get(meta::jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .route("/.well-known/openid-configuration", get(oauth::metadata))
+        .route(oauth::TOKEN_PATH, post(oauth::token))
+        .route(oauth::INTROSPECT_PATH, post(oauth::introspect))
+        .route(oauth::REVOKE_PATH, post(oauth::revoke))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/openapi.json", get(meta::openapi))

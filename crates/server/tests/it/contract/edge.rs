@@ -144,7 +144,7 @@ async fn the_feed_checks_who_asks_before_what_is_asked(setup: Setup) {
         }
     }
     let app = setup
-        .config(|c| c.revocation.feed_token = Some(Secret(super::FEED_TOKEN.into())))
+        .config(|c| c.services.token = Some(Secret(super::FEED_TOKEN.into())))
         .start()
         .await;
     app.seed("alice", "user").await;

@@ -19,7 +19,7 @@ crate::contract::contract!(
 pub(crate) const FEED_TOKEN: &str = "feed-token-0123456789abcdef0123456789";
 
 fn with_feed(setup: Setup) -> Setup {
-    setup.config(|c| c.revocation.feed_token = Some(Secret(FEED_TOKEN.into())))
+    setup.config(|c| c.services.token = Some(Secret(FEED_TOKEN.into())))
 }
 
 async fn the_feed_is_off_without_a_token_and_guarded_with_one(setup: Setup) {

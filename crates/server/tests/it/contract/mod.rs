@@ -20,6 +20,8 @@ mod edge;
 mod feed;
 /// JWKS, health, metrics, OpenAPI, keys.
 mod meta;
+/// The OAuth endpoints: metadata, token, introspection, revocation.
+mod oauth;
 /// A store outage and a stale revocation view.
 mod outage;
 /// Refresh-token rotation, reuse and theft.
