@@ -5,9 +5,9 @@
 //! ```sh
 //! # the auth server, with an EdDSA key (HMAC keys are never published)
 //! passcard keygen --alg EdDSA > key.json && chmod 600 key.json
-//! PASSCARD_KEY_FILE=key.json PASSCARD_FEED_TOKEN=$(passcard keygen | cut -d= -f2) passcard serve
+//! PASSCARD_KEY_FILE=key.json PASSCARD_SERVICE_TOKEN=$(passcard keygen | cut -d= -f2) passcard serve
 //! # this service, on port 3000
-//! PASSCARD_URL=http://127.0.0.1:8080 PASSCARD_FEED_TOKEN=... \
+//! PASSCARD_URL=http://127.0.0.1:8080 PASSCARD_SERVICE_TOKEN=... \
 //!   cargo run -p passcard-axum --example resource_server
 //! curl -H "Authorization: Bearer $ACCESS_TOKEN" http://127.0.0.1:3000/hello
 //! ```
@@ -36,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // and this service's allowance for clock skew.
     let policy = access_policy("passcard", "passcard", Duration::from_secs(30));
     let mut verifier = Verifier::new(jwks, policy.clone());
-    if let Ok(token) = std::env::var("PASSCARD_FEED_TOKEN") {
+    if let Ok(token) = std::env::var("PASSCARD_SERVICE_TOKEN") {
         // Each event says until when it matters; the list keeps it that
         // long plus this verifier's leeway.
         let list = Arc::new(RevocationList::new(
