@@ -46,7 +46,7 @@ fn main() {
     let mut jv = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     jv.set_issuer(&["https://auth.passcard.example"]);
     jv.set_audience(&["passcard"]);
-    let hkey = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &[42; 32]);
+    let hkey = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[42; 32]);
     let dot = token.rfind('.').expect("dot");
     let (input, sig) = (
         token[..dot].to_owned(),
@@ -63,14 +63,14 @@ fn main() {
             "jsonwebtoken" => jsonwebtoken::decode::<Access>(t, &jkey, &jv)
                 .map(|d| d.claims.ver)
                 .ok(),
-            "hmac" => aws_lc_rs::hmac::verify(&hkey, std::hint::black_box(input.as_bytes()), &sig)
+            "hmac" => ring::hmac::verify(&hkey, std::hint::black_box(input.as_bytes()), &sig)
                 .ok()
                 .map(|()| 7),
             _ => {
                 let dot = t.rfind('.').expect("dot");
                 let (input, sig) = (&t[..dot], &t[dot + 1..]);
                 let sig = URL_SAFE_NO_PAD.decode(sig).expect("sig");
-                aws_lc_rs::hmac::verify(&hkey, input.as_bytes(), &sig).expect("mac");
+                ring::hmac::verify(&hkey, input.as_bytes(), &sig).expect("mac");
                 let payload = URL_SAFE_NO_PAD
                     .decode(&input[input.find('.').expect("dot") + 1..])
                     .expect("payload");

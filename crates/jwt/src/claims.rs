@@ -75,22 +75,7 @@ impl<'a> RawClaims<'a> {
                 b"sub" => c.sub = Some(string("sub", value)?),
                 b"jti" => c.jti = Some(string("jti", value)?),
                 b"aud" => {
-                    match value {
-                        Value::Str(_) => {}
-                        Value::Array(items) => json::array_items(items, |item| match item {
-                            Value::Str(_) => Ok(()),
-                            _ => Err(Error::InvalidClaim {
-                                name: "aud",
-                                reason: "must be a string or an array of strings",
-                            }),
-                        })?,
-                        _ => {
-                            return Err(Error::InvalidClaim {
-                                name: "aud",
-                                reason: "must be a string or an array of strings",
-                            });
-                        }
-                    }
+                    check_aud(value)?;
                     c.aud = Some(value);
                 }
                 _ => {}
@@ -98,6 +83,22 @@ impl<'a> RawClaims<'a> {
             Ok(())
         })?;
         Ok(c)
+    }
+}
+
+/// `aud` is a string or an array of strings.
+pub(crate) fn check_aud(value: Value<'_>) -> Result<(), Error> {
+    const AUD: Error = Error::InvalidClaim {
+        name: "aud",
+        reason: "must be a string or an array of strings",
+    };
+    match value {
+        Value::Str(_) => Ok(()),
+        Value::Array(items) => json::array_items(items, |item| match item {
+            Value::Str(_) => Ok(()),
+            _ => Err(AUD),
+        }),
+        _ => Err(AUD),
     }
 }
 
@@ -111,7 +112,7 @@ fn string<'a>(name: &'static str, value: Value<'a>) -> Result<JStr<'a>, Error> {
     }
 }
 
-fn date(name: &'static str, value: Value<'_>) -> Result<NumericDate, Error> {
+pub(crate) fn date(name: &'static str, value: Value<'_>) -> Result<NumericDate, Error> {
     value
         .as_f64()
         .and_then(NumericDate::new)

@@ -13,18 +13,24 @@ use crate::key::SigningKey;
 /// names (a `#[serde(flatten)]` map can otherwise repeat a field).
 /// Registered claims are not added or checked here: set `exp` yourself.
 pub fn encode(header: &Header, claims: &impl Serialize, key: &SigningKey) -> Result<String, Error> {
-    let header = crate::header::header_json(
-        key.algorithm(),
-        key.kid(),
-        header.typ.as_deref(),
-        header.cty.as_deref(),
-    )?;
-    let claims =
-        serde_json::to_vec(claims).map_err(|_| Error::Encode("claims do not serialize to JSON"))?;
-    crate::json::validate(&claims, crate::validation::MAX_DEPTH_CEILING)
-        .map_err(|_| Error::Encode("claims must be a JSON object without duplicate names"))?;
-    let mut out = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 96);
-    b64::encode_to(&header, &mut out);
+    let claims = crate::json::ser::object(claims)?;
+    let mut out = String::with_capacity(claims.len() * 4 / 3 + 160);
+    // The header of a common `typ` was encoded when the key was made.
+    match (header.cty.is_none())
+        .then(|| key.encoded_header(header.typ.as_deref()))
+        .flatten()
+    {
+        Some(encoded) => out.push_str(encoded),
+        None => {
+            let json = crate::header::header_json(
+                key.algorithm(),
+                key.kid(),
+                header.typ.as_deref(),
+                header.cty.as_deref(),
+            )?;
+            b64::encode_to(&json, &mut out);
+        }
+    }
     out.push('.');
     b64::encode_to(&claims, &mut out);
     let sig = key.sign(out.as_bytes())?;

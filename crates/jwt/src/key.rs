@@ -276,6 +276,8 @@ pub struct SigningKey {
     signer: Signer,
     verifier: Verifier,
     material: Material,
+    /// The encoded headers of the common `typ`s, written once.
+    headers: Vec<(String, Option<&'static str>)>,
 }
 
 impl SigningKey {
@@ -309,6 +311,7 @@ impl SigningKey {
             alg,
             signer: material.signer(alg)?,
             verifier: material.verifier(alg)?,
+            headers: known_headers(alg, &kid),
             kid,
             material,
         })
@@ -318,7 +321,17 @@ impl SigningKey {
     #[must_use]
     pub fn with_kid(mut self, kid: &str) -> Self {
         self.kid = kid.into();
+        self.headers = known_headers(self.alg, kid);
         self
+    }
+
+    /// The encoded header this key writes for `typ` (no `cty`), when it is
+    /// one of the common ones.
+    pub(crate) fn encoded_header(&self, typ: Option<&str>) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(_, t)| *t == typ)
+            .map(|(h, _)| h.as_str())
     }
 
     /// The algorithm this key signs with.
@@ -338,7 +351,7 @@ impl SigningKey {
             kid: self.kid.clone(),
             verifier: self.verifier.clone(),
             public: self.public_jwk(),
-            known_headers: known_headers(self.alg, &self.kid),
+            known_headers: self.headers.clone(),
         }
     }
 

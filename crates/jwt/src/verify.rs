@@ -2,6 +2,7 @@
 //! match, signature, then claims.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -91,7 +92,7 @@ fn split(token: &[u8], max: usize) -> Result<Parts<'_>, Error> {
 /// Decodes `part` into `stack` when it fits, else into `heap`.
 fn decode_part<'b>(
     part: &[u8],
-    stack: &'b mut [u8],
+    stack: &'b mut [MaybeUninit<u8>],
     heap: &'b mut Vec<u8>,
     what: &'static str,
 ) -> Result<&'b [u8], Error> {
@@ -142,13 +143,13 @@ impl KeySet {
         let parts = split(token.as_bytes(), validator.max_token_bytes)?;
         // Decoded (not read) before the signature check, so a malformed
         // payload is reported as such rather than as a bad signature.
-        let (mut pstack, mut pheap) = ([0u8; PAYLOAD_STACK], Vec::new());
+        let (mut pstack, mut pheap) = ([MaybeUninit::uninit(); PAYLOAD_STACK], Vec::new());
         let payload = decode_part(parts.payload, &mut pstack, &mut pheap, PAYLOAD_B64)?;
         // Fast path: a header passcard wrote for one of these keys.
         let known = self
             .iter()
             .find_map(|k| k.known_header(parts.header).map(|typ| (k, typ)));
-        let (mut hstack, mut hheap) = ([0u8; HEADER_STACK], Vec::new());
+        let (mut hstack, mut hheap) = ([MaybeUninit::uninit(); HEADER_STACK], Vec::new());
         let (key, typ) = match known {
             Some((key, typ)) => {
                 check_signature(key, &parts)?;
@@ -162,9 +163,7 @@ impl KeySet {
                 (key, header.typ.map(|t| t.decode()).transpose()?)
             }
         };
-        let raw = RawClaims::parse(payload, validator.max_depth)?;
-        validator.check(&raw, typ.as_deref(), now)?;
-        let claims = serde_json::from_slice(payload).map_err(Error::Claims)?;
+        let (claims, raw) = claims::<C>(payload, validator, typ.as_deref(), now)?;
         Ok(Verified {
             claims,
             alg: key.algorithm(),
@@ -205,8 +204,28 @@ impl KeySet {
     }
 }
 
+/// The claims of a signature-checked payload, checked against the policy.
+/// One strict pass reads them when it can (the usual case); anything it
+/// does not vouch for goes the two-pass way (scanner, policy, serde_json),
+/// which also decides every error, so both ways answer alike.
+fn claims<'p, C: DeserializeOwned>(
+    payload: &'p [u8],
+    validator: &Validator,
+    typ: Option<&str>,
+    now: UnixTime,
+) -> Result<(C, RawClaims<'p>), Error> {
+    if let Ok((claims, raw)) = crate::json::de::claims::<C>(payload, validator.max_depth) {
+        validator.check(&raw, typ, now)?;
+        return Ok((claims, raw));
+    }
+    let raw = RawClaims::parse(payload, validator.max_depth)?;
+    validator.check(&raw, typ, now)?;
+    let claims = serde_json::from_slice(payload).map_err(Error::Claims)?;
+    Ok((claims, raw))
+}
+
 fn check_signature(key: &VerifyingKey, parts: &Parts<'_>) -> Result<(), Error> {
-    let (mut stack, mut heap) = ([0u8; SIG_STACK], Vec::new());
+    let (mut stack, mut heap) = ([MaybeUninit::uninit(); SIG_STACK], Vec::new());
     let sig = decode_part(parts.signature, &mut stack, &mut heap, SIG_B64)?;
     if sig.is_empty() || !key.verify_signature(parts.signing_input, sig) {
         return Err(Error::BadSignature);

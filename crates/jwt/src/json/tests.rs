@@ -193,3 +193,17 @@ fn depth_is_capped_whatever_the_caller_asks() {
         Err(Error::TooDeep { max: 128 })
     ));
 }
+
+proptest::proptest! {
+    #[test]
+    fn the_word_scan_stops_where_the_byte_scan_would(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+        let stop = |b: u8| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b);
+        let first_stop = bytes.iter().position(|&b| stop(b)).unwrap_or(bytes.len());
+        let run = super::plain_run(&bytes);
+        // Whole words only, none past the first stop, and no whole word
+        // before it left out.
+        proptest::prop_assert_eq!(run % 8, 0);
+        proptest::prop_assert!(run <= first_stop);
+        proptest::prop_assert!(first_stop.min(bytes.len() / 8 * 8) - run < 8);
+    }
+}

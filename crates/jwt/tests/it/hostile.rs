@@ -313,3 +313,43 @@ fn noncanonical(s: &str) -> String {
     let bumped = ALPHABET[(idx & !3) | ((idx + 1) & 3)] as char;
     format!("{}{bumped}", &s[..s.len() - 1])
 }
+
+/// A claims type that ignores most members: what it skips is checked all
+/// the same (duplicates inside an ignored object, too).
+#[test]
+fn members_a_claims_type_ignores_are_still_checked() {
+    #[derive(Debug, serde::Deserialize)]
+    struct Narrow {
+        #[allow(dead_code, reason = "read by serde")]
+        sub: String,
+    }
+    let narrow = |claims: &str| {
+        keys()
+            .verify::<Narrow>(&signed(GOOD_HEADER, claims), &policy(), NOW)
+            .map(|_| ())
+    };
+    for (claims, name) in [
+        (
+            r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"perm":{"a":1,"a":2}}"#,
+            "a",
+        ),
+        (
+            r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"role":"user","role":"admin"}"#,
+            "role",
+        ),
+        (
+            r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"x":[{"b":1,"b":1}]}"#,
+            "b",
+        ),
+    ] {
+        assert!(
+            matches!(narrow(claims), Err(Error::DuplicateMember(n)) if n == name),
+            "{claims}"
+        );
+    }
+    let lone =
+        r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"x":"\ud800"}"#;
+    assert!(matches!(narrow(lone), Err(Error::Malformed(_))));
+    let ok = r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"x":{"a":[1,{"c":null}]}}"#;
+    narrow(ok).unwrap();
+}

@@ -121,3 +121,66 @@ fn every_single_byte_change_of_one_token_fails() {
         }
     }
 }
+
+/// Any JSON value (no floats: those take serde_json's path), nested.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<u64>().prop_map(serde_json::Value::from),
+        "\\PC{0,12}".prop_map(serde_json::Value::from),
+        // Escapes, quotes, control characters and astral characters.
+        "[a\"\\\\\n\t\u{1}é\u{1F600}/]{0,6}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map("[a-z\"é]{0,4}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A typed claims type, as services write them.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Typed {
+    sub: String,
+    role: String,
+    #[serde(default)]
+    n: Option<i64>,
+    #[serde(default)]
+    tags: Vec<String>,
+    exp: u64,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Verified claims are what serde_json reads from the same payload,
+    /// whichever way passcard read them.
+    #[test]
+    fn verified_claims_are_what_serde_json_reads(
+        extra in proptest::collection::btree_map("[a-z]{1,6}", json_value(), 0..6),
+        n in proptest::option::of(any::<i64>()),
+        tags in proptest::collection::vec("\\PC{0,6}", 0..3),
+    ) {
+        let key = &KEYS[0];
+        let mut c = claims("42", "user", &Default::default());
+        for (k, v) in &extra {
+            c[format!("x-{k}")] = v.clone();
+        }
+        if let Some(n) = n {
+            c["n"] = n.into();
+        }
+        c["tags"] = tags.into();
+        let token = encode(&Header::new(), &c, key).unwrap();
+        let keys = KeySet::from(key.verifying_key());
+        let payload = serde_json::to_vec(&c).unwrap();
+        let untyped = keys.verify::<serde_json::Value>(&token, &policy(), NOW).unwrap();
+        prop_assert_eq!(untyped.claims, serde_json::from_slice::<serde_json::Value>(&payload).unwrap());
+        let typed = keys.verify::<Typed>(&token, &policy(), NOW).unwrap();
+        prop_assert_eq!(typed.claims, serde_json::from_slice::<Typed>(&payload).unwrap());
+        prop_assert_eq!(typed.exp.map(|e| e.as_secs()), Some(NOW.as_secs() + 300));
+    }
+}

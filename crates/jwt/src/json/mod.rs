@@ -13,6 +13,9 @@ use std::collections::HashSet;
 
 use crate::error::Error;
 
+pub(crate) mod de;
+pub(crate) mod ser;
+
 /// The largest JSON nesting depth a policy may set (the scanner recurses
 /// per level).
 pub const MAX_DEPTH_CEILING: usize = 128;
@@ -78,6 +81,12 @@ impl Value<'_> {
     /// The value as a number, when it is one.
     pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
+            // Whole seconds, the usual case: exact without float parsing.
+            Value::Num(raw) if raw.len() <= 15 && raw.iter().all(u8::is_ascii_digit) => {
+                let n = raw.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+                #[allow(clippy::cast_precision_loss, reason = "below 10^15 < 2^53: exact")]
+                Some(n as f64)
+            }
             Value::Num(raw) => core::str::from_utf8(raw).ok()?.parse().ok(),
             _ => None,
         }
@@ -102,7 +111,7 @@ pub(crate) fn object_members<'a>(
     if p.peek() != Some(b'{') {
         return Err(Error::Malformed("not a JSON object"));
     }
-    p.object(1, member)?;
+    p.object(1, member).map_err(ParseError::into_error)?;
     p.ws();
     if p.pos != doc.len() {
         return Err(Error::Malformed("trailing data after JSON object"));
@@ -126,7 +135,7 @@ pub(crate) fn array_items<'a>(
         return Ok(());
     }
     loop {
-        item(p.value(1)?)?;
+        item(p.value(1).map_err(ParseError::into_error)?)?;
         p.ws();
         match p.bump() {
             Some(b',') => p.ws(),
@@ -135,6 +144,27 @@ pub(crate) fn array_items<'a>(
         }
     }
 }
+
+/// A scanner failure, boxed: the scanner's results then fit in registers
+/// (a `Result` carrying the whole [`Error`] goes through memory on every
+/// call), and failures are rare.
+#[derive(Debug)]
+pub(crate) struct ParseError(Box<Error>);
+
+impl ParseError {
+    pub(crate) fn into_error(self) -> Error {
+        *self.0
+    }
+}
+
+impl From<Error> for ParseError {
+    #[cold]
+    fn from(e: Error) -> Self {
+        Self(Box::new(e))
+    }
+}
+
+type P<T> = Result<T, ParseError>;
 
 struct Parser<'a> {
     buf: &'a [u8],
@@ -169,11 +199,12 @@ impl<'a> Parser<'a> {
         &mut self,
         depth: usize,
         mut member: impl FnMut(JStr<'a>, Value<'a>) -> Result<(), Error>,
-    ) -> Result<&'a [u8], Error> {
+    ) -> P<&'a [u8]> {
         if depth > self.max_depth {
             return Err(Error::TooDeep {
                 max: self.max_depth,
-            });
+            }
+            .into());
         }
         let start = self.pos;
         self.pos += 1; // '{'
@@ -185,13 +216,13 @@ impl<'a> Parser<'a> {
         let mut seen = Seen::default();
         loop {
             if self.peek() != Some(b'"') {
-                return Err(Error::Malformed("invalid JSON object"));
+                return Err(Error::Malformed("invalid JSON object").into());
             }
             let key = self.string()?;
             seen.insert(key)?;
             self.ws();
             if self.bump() != Some(b':') {
-                return Err(Error::Malformed("invalid JSON object"));
+                return Err(Error::Malformed("invalid JSON object").into());
             }
             self.ws();
             let value = self.value(depth)?;
@@ -200,16 +231,17 @@ impl<'a> Parser<'a> {
             match self.bump() {
                 Some(b',') => self.ws(),
                 Some(b'}') => return Ok(&self.buf[start..self.pos]),
-                _ => return Err(Error::Malformed("invalid JSON object")),
+                _ => return Err(Error::Malformed("invalid JSON object").into()),
             }
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<&'a [u8], Error> {
+    fn array(&mut self, depth: usize) -> P<&'a [u8]> {
         if depth > self.max_depth {
             return Err(Error::TooDeep {
                 max: self.max_depth,
-            });
+            }
+            .into());
         }
         let start = self.pos;
         self.pos += 1; // '['
@@ -224,13 +256,13 @@ impl<'a> Parser<'a> {
             match self.bump() {
                 Some(b',') => self.ws(),
                 Some(b']') => return Ok(&self.buf[start..self.pos]),
-                _ => return Err(Error::Malformed("invalid JSON array")),
+                _ => return Err(Error::Malformed("invalid JSON array").into()),
             }
         }
     }
 
     /// A value inside a container at `depth`.
-    fn value(&mut self, depth: usize) -> Result<Value<'a>, Error> {
+    fn value(&mut self, depth: usize) -> P<Value<'a>> {
         Ok(match self.peek().ok_or_else(|| SYNTAX)? {
             b'"' => Value::Str(self.string()?),
             b'{' => {
@@ -251,16 +283,16 @@ impl<'a> Parser<'a> {
                 Value::Null
             }
             b'-' | b'0'..=b'9' => Value::Num(self.number()?),
-            _ => return Err(SYNTAX),
+            _ => return Err(SYNTAX.into()),
         })
     }
 
-    fn literal(&mut self, lit: &[u8]) -> Result<(), Error> {
+    fn literal(&mut self, lit: &[u8]) -> P<()> {
         if self.buf[self.pos..].starts_with(lit) {
             self.pos += lit.len();
             Ok(())
         } else {
-            Err(SYNTAX)
+            Err(SYNTAX.into())
         }
     }
 
@@ -272,7 +304,7 @@ impl<'a> Parser<'a> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Result<&'a [u8], Error> {
+    fn number(&mut self) -> P<&'a [u8]> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -282,12 +314,12 @@ impl<'a> Parser<'a> {
             Some(b'1'..=b'9') => {
                 self.digits();
             }
-            _ => return Err(SYNTAX),
+            _ => return Err(SYNTAX.into()),
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
             if self.digits() == 0 {
-                return Err(SYNTAX);
+                return Err(SYNTAX.into());
             }
         }
         if let Some(b'e' | b'E') = self.peek() {
@@ -296,14 +328,14 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
             }
             if self.digits() == 0 {
-                return Err(SYNTAX);
+                return Err(SYNTAX.into());
             }
         }
         Ok(&self.buf[start..self.pos])
     }
 
     /// The code unit of the `\uXXXX` escape at `at` (the backslash).
-    fn hex_escape(&self, at: usize) -> Result<u32, Error> {
+    fn hex_escape(&self, at: usize) -> P<u32> {
         let hex = self.buf.get(at + 2..at + 6).ok_or(SYNTAX)?;
         let mut unit = 0;
         for &h in hex {
@@ -314,14 +346,15 @@ impl<'a> Parser<'a> {
     }
 
     /// A string starting at the opening quote.
-    fn string(&mut self) -> Result<JStr<'a>, Error> {
+    fn string(&mut self) -> P<JStr<'a>> {
         self.pos += 1;
         let start = self.pos;
         let mut escaped = false;
         let mut non_ascii = false;
         loop {
-            // A table lookup per byte beats memchr on the short strings of
-            // JWT headers and claims.
+            // Eight bytes at a time while none of them stops the scan,
+            // then a table lookup per byte.
+            self.pos += plain_run(&self.buf[self.pos..]);
             while let Some(&b) = self.buf.get(self.pos) {
                 if STRING_STOP[usize::from(b)] {
                     if b < 0x80 {
@@ -335,13 +368,13 @@ impl<'a> Parser<'a> {
                 Some(b'"') => {
                     let raw = &self.buf[start..self.pos];
                     if non_ascii && core::str::from_utf8(raw).is_err() {
-                        return Err(Error::Malformed("invalid UTF-8"));
+                        return Err(Error::Malformed("invalid UTF-8").into());
                     }
                     self.pos += 1;
                     return Ok(JStr { raw, escaped });
                 }
                 Some(b'\\') => {}
-                _ => return Err(SYNTAX),
+                _ => return Err(SYNTAX.into()),
             }
             escaped = true;
             match self.buf.get(self.pos + 1).copied() {
@@ -353,23 +386,49 @@ impl<'a> Parser<'a> {
                     // no UTF-8 can hold and parsers would each repair
                     // their own way.
                     if (0xDC00..0xE000).contains(&unit) {
-                        return Err(LONE_SURROGATE);
+                        return Err(LONE_SURROGATE.into());
                     }
                     if (0xD800..0xDC00).contains(&unit) {
                         let low = match self.buf.get(self.pos..self.pos + 2) {
                             Some(b"\\u") => self.hex_escape(self.pos)?,
-                            _ => return Err(LONE_SURROGATE),
+                            _ => return Err(LONE_SURROGATE.into()),
                         };
                         if !(0xDC00..0xE000).contains(&low) {
-                            return Err(LONE_SURROGATE);
+                            return Err(LONE_SURROGATE.into());
                         }
                         self.pos += 6;
                     }
                 }
-                _ => return Err(SYNTAX),
+                _ => return Err(SYNTAX.into()),
             }
         }
     }
+}
+
+/// How many leading bytes of `rest`, in whole words of eight, are plain
+/// string content: none is a quote, a backslash, a control character or
+/// non-ASCII. (SWAR: the classic "has a zero byte" test on each word.)
+#[inline]
+fn plain_run(rest: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    let mut n = 0;
+    for chunk in rest.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let stop = has_zero(w ^ (ONES * u64::from(b'"')))
+            | has_zero(w ^ (ONES * u64::from(b'\\')))
+            // A byte below 0x20 has bits 5 and 6 clear: w & 0x60.. is zero there.
+            | has_zero(w & (ONES * 0x60))
+            | (w & HIGH);
+        if stop != 0 {
+            return n;
+        }
+        n += 8;
+    }
+    n
 }
 
 /// Bytes that stop the fast scan of a string: the quote, the backslash,
@@ -432,13 +491,13 @@ impl Default for Seen<'_> {
 
 impl<'a> Seen<'a> {
     #[inline]
-    fn insert(&mut self, key: JStr<'a>) -> Result<(), Error> {
+    fn insert(&mut self, key: JStr<'a>) -> P<()> {
         if self.many.is_none() && !key.escaped && self.n < SMALL {
             // Fast path: unescaped names, compared by fingerprint first.
             let fp = fingerprint(key.raw);
             for i in 0..self.n {
                 if self.fps[i] == fp && self.keys[i] == key.raw {
-                    return Err(duplicate(key.raw));
+                    return Err(duplicate(key.raw).into());
                 }
             }
             self.fps[self.n] = fp;
@@ -450,7 +509,7 @@ impl<'a> Seen<'a> {
     }
 
     #[cold]
-    fn insert_slow(&mut self, key: JStr<'a>) -> Result<(), Error> {
+    fn insert_slow(&mut self, key: JStr<'a>) -> P<()> {
         let many = match &mut self.many {
             Some(many) => many,
             None => {
@@ -465,7 +524,7 @@ impl<'a> Seen<'a> {
         };
         let name = key.decode()?;
         if many.contains(&name) {
-            return Err(duplicate(name.as_bytes()));
+            return Err(duplicate(name.as_bytes()).into());
         }
         many.insert(name);
         Ok(())
