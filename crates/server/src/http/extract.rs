@@ -188,6 +188,22 @@ fn kind_of(rust_type: &str) -> &'static str {
     }
 }
 
+/// An extractor, and how many store queries extracting it took (this
+/// task's own, whatever runs beside it).
+pub(crate) struct Measured<T>(pub(crate) T, pub(crate) u64);
+
+impl<T: FromRequestParts<AppState, Rejection = ApiError> + Send> FromRequestParts<AppState>
+    for Measured<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (result, queries) =
+            passcard_store::counting_queries(T::from_request_parts(parts, state)).await;
+        Ok(Self(result?, queries))
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 

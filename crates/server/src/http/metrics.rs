@@ -10,7 +10,7 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
+    route: &'static str,
     status: u16,
 }
 
@@ -62,6 +62,37 @@ pub struct Snapshot {
     pub cache: passcard_axum::CacheStats,
     /// Password hashes computed, by purpose.
     pub hashes: crate::domain::HashCounts,
+}
+
+/// The most route names kept; more (there are not) count as `other`.
+const MAX_ROUTES: usize = 256;
+
+/// The route names seen in this process, each kept once (a bounded set:
+/// route templates, not paths), so counting a request allocates nothing.
+static ROUTES: std::sync::LazyLock<std::sync::RwLock<std::collections::HashSet<&'static str>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// `route`, kept for the life of the process the first time it is seen.
+fn route_name(route: &str) -> &'static str {
+    if let Some(name) = ROUTES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(route)
+    {
+        return name;
+    }
+    let mut routes = ROUTES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(name) = routes.get(route) {
+        return name;
+    }
+    if routes.len() >= MAX_ROUTES {
+        return "other";
+    }
+    let name: &'static str = Box::leak(route.into());
+    routes.insert(name);
+    name
 }
 
 /// The server's metrics.
@@ -195,11 +226,12 @@ impl Metrics {
         }
     }
 
-    /// Counts a request.
+    /// Counts a request. `route` is a route template (finitely many), so
+    /// each is kept once and the count needs no allocation.
     pub fn request(&self, route: &str, status: u16) {
         self.requests
             .get_or_create(&RequestLabels {
-                route: route.to_owned(),
+                route: route_name(route),
                 status,
             })
             .inc();

@@ -3,6 +3,7 @@
 
 mod client;
 mod cookie;
+mod edge;
 mod error;
 mod extract;
 pub mod metrics;
@@ -19,7 +20,15 @@ pub use serve::{Background, RunningServer, serve_on, shutdown_signal, spawn};
 pub use state::AppState;
 
 /// The HTTP application for a state, without a socket (tests drive it with
-/// `tower::ServiceExt::oneshot`; [`serve_on`] serves it).
+/// `tower::ServiceExt::oneshot`; [`serve_on`] serves it). Requests are
+/// traced (tower-http, at debug level) only when the log filter lets those
+/// lines through: otherwise the trace layer would time every request for
+/// nothing.
 pub fn app(state: AppState) -> Router {
-    routes::router(state).layer(TraceLayer::new_for_http())
+    let router = routes::router(state);
+    if tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG) {
+        router.layer(TraceLayer::new_for_http())
+    } else {
+        router
+    }
 }

@@ -19,6 +19,15 @@ pub(super) async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// What `/healthz` says.
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    revocation_lag_ms: u64,
+    revocation_last_event: i64,
+    revocation_push: &'static str,
+}
+
 pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let revocations = state.auth.revocations();
     let lag = revocations.lag();
@@ -26,12 +35,22 @@ pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse 
     // "lagging" once the view is older than three safety polls: the store
     // is unreachable; tokens are still verified (unless fail-closed).
     let lagging = lag > 3 * state.config.revocation.poll;
-    Json(serde_json::json!({
-        "status": if stale { "stale" } else if lagging { "lagging" } else { "ok" },
-        "revocation_lag_ms": u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
-        "revocation_last_event": revocations.list().last_id(),
-        "revocation_push": if state.listening.load(Ordering::Relaxed) { "listening" } else { "polling" },
-    }))
+    Json(Health {
+        status: if stale {
+            "stale"
+        } else if lagging {
+            "lagging"
+        } else {
+            "ok"
+        },
+        revocation_lag_ms: u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
+        revocation_last_event: revocations.list().last_id(),
+        revocation_push: if state.listening.load(Ordering::Relaxed) {
+            "listening"
+        } else {
+            "polling"
+        },
+    })
 }
 
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

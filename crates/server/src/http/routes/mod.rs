@@ -7,13 +7,10 @@ mod meta;
 mod oauth;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::edge::EdgeLayer;
 use super::error::ApiError;
 use super::state::AppState;
 
@@ -22,26 +19,11 @@ const MAX_BODY: usize = 16 * 1024;
 
 /// The whole API.
 pub(crate) fn router(state: AppState) -> Router {
-    // Answers that carry a token or say who the caller is must not be
-    // kept by any cache (RFC 6749 5.1), errors included.
-    let identity = Router::new()
+    Router::new()
         .route("/v1/login", post(account::login))
         .route("/v1/refresh", post(account::refresh))
-        .route(
-            "/v1/me",
-            get(account::me).route_layer(middleware::from_fn(store_queries)),
-        )
+        .route("/v1/me", get(account::me))
         .route("/v1/verify", get(feed::verify))
-        .route_layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .route_layer(SetResponseHeaderLayer::overriding(
-            header::PRAGMA,
-            HeaderValue::from_static("no-cache"),
-        ));
-    Router::new()
-        .merge(identity)
         .route("/v1/users", post(account::register).get(admin::list))
         .route("/v1/logout", post(account::logout))
         .route("/v1/logout-all", post(account::logout_all))
@@ -65,15 +47,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_requests,
-        ))
-        // No response is to be sniffed into another content type.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+        // Counting, nosniff on every answer, no-store on identity answers.
+        .layer(EdgeLayer::new(state.clone()))
         .with_state(state)
 }
 
@@ -83,31 +58,4 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
-}
-
-/// Says in `X-Passcard-Store-Queries` how many store queries the request
-/// ran (0 for a token, 1 for a session): measured, not asserted.
-async fn store_queries(req: Request, next: Next) -> Response {
-    let (mut response, n) = passcard_store::counting_queries(next.run(req)).await;
-    response
-        .headers_mut()
-        .insert(STORE_QUERIES, HeaderValue::from(n));
-    response
-}
-
-/// The header [`store_queries`] sets.
-const STORE_QUERIES: header::HeaderName =
-    header::HeaderName::from_static("x-passcard-store-queries");
-
-/// Counts every request by matched route (never the raw path, which could
-/// carry anything) and status.
-async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    let response = next.run(req).await;
-    state.metrics.request(&route, response.status().as_u16());
-    response
 }
