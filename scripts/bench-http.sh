@@ -29,7 +29,13 @@ PC=target/release/passcard
 BASE=target/release/axum-baseline
 WORK="$(mktemp -d)"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+# passcard() runs in a subshell (its output is read), so it records its
+# server's pid in a file for cleanup to find.
+cleanup() {
+  for p in "${PIDS[@]}" $(cat "$WORK/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -47,7 +53,7 @@ passcard() {
   if [[ $key == hs256 ]]; then env+=(PASSCARD_SECRET="$SECRET"); else env+=(PASSCARD_KEY_FILE="$WORK/eddsa.json"); fi
   env -u PASSCARD_DATABASE_URL -u PASSCARD_SECRET -u PASSCARD_KEY_FILE "${env[@]}" \
     "$PC" serve --listen "127.0.0.1:$p" --data-dir "$WORK/$name" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
+  echo $! >>"$WORK/pids"
   wait_up "http://127.0.0.1:$p/healthz"
   curl -sf -XPOST "http://127.0.0.1:$p/v1/users" -H 'content-type: application/json' \
     -d '{"username":"bench","password":"bench-password"}' >/dev/null

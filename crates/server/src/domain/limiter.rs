@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The most keys a table holds, unless told otherwise.
-pub(super) const CAPACITY: usize = 100_000;
+pub(crate) const CAPACITY: usize = 100_000;
 
 /// The limiter key of a client address: the address itself for IPv4, its
 /// /64 prefix for IPv6 (one host usually holds a whole /64).

@@ -24,6 +24,8 @@ use passcard_store::{SessionStore, Store};
 
 pub use accounts::{Grant, Login, MAX_PAGE, SessionGrant, TokenPair};
 pub use error::{Error, Invalid, Limit};
+/// The most keys each attempt-limit table holds (usernames, addresses).
+pub(crate) use limiter::CAPACITY as LIMITER_CAPACITY;
 use limiter::{LogBudget, LoginLimiter, RegistrationLimiter};
 pub use oauth::RefreshInfo;
 use passwords::Passwords;

@@ -66,6 +66,17 @@ impl AppState {
                 config.http.public_url.clone(),
             );
         }
+        // Every in-memory table has a bound; the revocation tables are
+        // bounded in time instead (an entry goes once no token it concerns
+        // can still be accepted).
+        tracing::debug!(
+            verify_cache_slots = verifier.cache_stats().slots,
+            login_limiter_usernames = crate::domain::LIMITER_CAPACITY,
+            login_limiter_addresses = crate::domain::LIMITER_CAPACITY,
+            registration_limiter_addresses = crate::domain::LIMITER_CAPACITY,
+            revocation_entries_kept_for = ?(t.access_ttl + t.leeway),
+            "in-memory bounds"
+        );
         Ok(Self(Arc::new(Inner {
             config,
             auth,

@@ -155,6 +155,39 @@ fn the_data_files_are_private_even_in_an_open_folder_which_is_warned_about() {
     assert!(!out.contains('\u{1b}'), "{out:?}");
 }
 
+/// At debug level the server states, once at start, the most each
+/// in-memory table holds, as set.
+#[test]
+fn the_bounds_of_the_in_memory_tables_are_logged_at_debug_level() {
+    let dir = TempDir::new("bounds");
+    let s = Serving::start(
+        &dir.join("data"),
+        &["--verify-cache", "1000"],
+        &[("PASSCARD_LOG", "passcard=debug")],
+    );
+    assert_eq!(s.get("/healthz"), "HTTP/1.1 200 OK");
+    let out = s.output();
+    let line = out
+        .lines()
+        .find(|l| l.contains("in-memory bounds"))
+        .unwrap_or_else(|| panic!("no bounds line in {out}"));
+    // 1000 slots round up to a power of two.
+    for part in [
+        "verify_cache_slots=1024",
+        "login_limiter_usernames=100000",
+        "login_limiter_addresses=100000",
+        "registration_limiter_addresses=100000",
+        "revocation_entries_kept_for=",
+    ] {
+        assert!(line.contains(part), "{part} missing from {line}");
+    }
+    // Not at the default level.
+    drop(s);
+    let quiet = Serving::start(&dir.join("data2"), &[], &[]);
+    assert_eq!(quiet.get("/healthz"), "HTTP/1.1 200 OK");
+    assert!(!quiet.output().contains("in-memory bounds"));
+}
+
 /// What `passcard serve` logs on a terminal (a pty from util-linux's
 /// `script`), with `env` set.
 #[cfg(unix)]
