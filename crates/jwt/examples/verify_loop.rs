@@ -1,11 +1,12 @@
 //! Verifies the benchmark's typical HS256 token N times with passcard,
 //! jsonwebtoken, the floor (raw HMAC + base64 + serde_json), or the raw HMAC
-//! alone (`hmac`), for instruction counting under callgrind, which (unlike
+//! alone (`hmac`), or signs it with passcard (`sign`) or jsonwebtoken
+//! (`sign-jsonwebtoken`), for instruction counting under callgrind, which (unlike
 //! wall-clock time on a shared machine) repeats exactly:
 //!
 //! ```text
 //! cargo build --release -p passcard-jwt --example verify_loop
-//! for imp in passcard jsonwebtoken floor hmac; do for n in 0 20000; do
+//! for imp in passcard jsonwebtoken floor hmac sign sign-jsonwebtoken; do for n in 0 20000; do
 //!   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 //!     target/release/examples/verify_loop $imp $n 2>&1 | grep refs; done; done
 //! ```
@@ -46,6 +47,11 @@ fn main() {
     let mut jv = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     jv.set_issuer(&["https://auth.passcard.example"]);
     jv.set_audience(&["passcard"]);
+    let mut jh = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    jh.typ = Some("at+jwt".into());
+    jh.kid = Some(key.kid().to_owned());
+    let jekey = jsonwebtoken::EncodingKey::from_secret(&[42; 32]);
+    let header = Header::new().typ("at+jwt");
     let hkey = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[42; 32]);
     let dot = token.rfind('.').expect("dot");
     let (input, sig) = (
@@ -63,6 +69,12 @@ fn main() {
             "jsonwebtoken" => jsonwebtoken::decode::<Access>(t, &jkey, &jv)
                 .map(|d| d.claims.ver)
                 .ok(),
+            "sign" => encode(&header, std::hint::black_box(&claims), &key)
+                .ok()
+                .map(|t| u64::from(!t.is_empty()) * 7),
+            "sign-jsonwebtoken" => jsonwebtoken::encode(&jh, std::hint::black_box(&claims), &jekey)
+                .ok()
+                .map(|t| u64::from(!t.is_empty()) * 7),
             "hmac" => ring::hmac::verify(&hkey, std::hint::black_box(input.as_bytes()), &sig)
                 .ok()
                 .map(|()| 7),
