@@ -36,3 +36,5 @@ mod rotation;
 /// Starting and serving: keys, restarts, a real port, CLI changes
 /// reaching a running server.
 mod serve;
+/// One refresh token presented 100 times at once.
+mod storm;
