@@ -36,5 +36,8 @@ mod rotation;
 /// Starting and serving: keys, restarts, a real port, CLI changes
 /// reaching a running server.
 mod serve;
+/// Mixed traffic for minutes on SQLite and on two PostgreSQL instances:
+/// invariants on every answer, memory and descriptors flat.
+mod soak;
 /// One refresh token presented 100 times at once.
 mod storm;
