@@ -791,7 +791,7 @@ impl<'a> Worker<'a> {
             ));
         }
         self.registered += 1;
-        let name = format!("{}-n{}", self.users[u].name, self.registered);
+        let name = format!("w{}-r{}", self.tag, self.registered);
         let r = self
             .run
             .call(
