@@ -147,6 +147,15 @@ async fn storm(servers: &[&TestServer]) {
         failures.len(),
         outcomes.len()
     );
+    {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** refresh storm on {} instance(s): {} requests, answers {statuses:?} ***\n",
+            servers.len(),
+            outcomes.len()
+        );
+    }
     let bodies: Vec<&Value> = outcomes.iter().filter_map(|o| o.body.as_ref()).collect();
     assert_eq!(bodies.len(), CLIENTS * PER_CLIENT);
 
