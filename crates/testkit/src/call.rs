@@ -195,11 +195,14 @@ impl Call {
     }
 
     /// Runs the request and returns the response as it is (to read a
-    /// stream).
+    /// stream). Fails the test if docs/openapi.json does not list its
+    /// status for this operation.
     pub async fn response(self) -> axum::response::Response {
         let mut request = self.request.body(self.body).unwrap();
         request.extensions_mut().insert(ConnectInfo(self.peer));
+        let (method, uri) = (request.method().clone(), request.uri().to_string());
         let Ok(response) = self.router.oneshot(request).await;
+        crate::spec::check(&method, &uri, response.status());
         response
     }
 

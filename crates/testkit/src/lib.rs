@@ -16,6 +16,8 @@
 //!   a Redis of the test's own, for failovers.
 //! * [`Browser`]: a real, headless Chromium driven over WebDriver, with
 //!   screenshots.
+//! * Every answer through the router is held against docs/openapi.json:
+//!   a status it does not list for the operation fails the test.
 //! * [`poll_until`]: the one way to wait for something that happens
 //!   elsewhere (another instance, a background task).
 #![allow(
@@ -32,6 +34,7 @@ mod clock;
 pub mod env;
 mod net;
 mod poll;
+mod spec;
 mod store;
 
 pub use app::{Kind, PASSWORD, Setup, TestApp, TestServer};

@@ -1,10 +1,15 @@
-use axum::http::StatusCode;
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
 use passcard_jwt::{Algorithm, Clock as _, SigningKey};
 use passcard_testkit::{Setup, TempDir};
 use serde_json::json;
 
 crate::contract::contract!(
-    every: [health_metrics_and_openapi],
+    every: [
+        health_metrics_and_openapi,
+        the_openapi_document_lists_every_route_and_only_those,
+    ],
     tokens: [
         an_hmac_server_publishes_no_keys,
         an_eddsa_key_file_is_published_in_jwks,
@@ -70,6 +75,88 @@ async fn health_metrics_and_openapi(setup: Setup) {
             "{method} {path} not documented"
         );
     }
+}
+
+/// The paths `router` serves, read from its `Debug` form: axum lists each
+/// route's path there (`paths: {RouteId(0): "/v1/login", ...}`), and has
+/// no other way to tell them. Its own fallback routes are left out.
+fn served_paths(router: &axum::Router) -> BTreeSet<String> {
+    let text = format!("{router:?}");
+    let mut paths = BTreeSet::new();
+    for section in text.split("paths: {").skip(1) {
+        // Quoted strings up to the brace that closes the map (a path's
+        // own braces are inside quotes).
+        let mut rest = section;
+        while let Some(at) = rest.find(['"', '}']) {
+            if rest[at..].starts_with('}') {
+                break;
+            }
+            let path = &rest[at + 1..];
+            let end = path.find('"').unwrap();
+            if !path[..end].contains("__private__axum") {
+                paths.insert(path[..end].to_owned());
+            }
+            rest = &path[end + 1..];
+        }
+    }
+    paths
+}
+
+/// The operation methods of OpenAPI, less HEAD (axum answers it for every
+/// GET, and a document does not list it).
+const METHODS: [Method; 7] = [
+    Method::GET,
+    Method::PUT,
+    Method::POST,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::PATCH,
+    Method::TRACE,
+];
+
+/// Every route the router serves (path and method) is in the OpenAPI
+/// document, and every operation of the document is served: the document
+/// cannot drift from the code. A method is served unless the router
+/// answers it with its 405.
+async fn the_openapi_document_lists_every_route_and_only_those(setup: Setup) {
+    let app = setup.start().await;
+    let spec = app.get("/openapi.json").send().await.body;
+    let documented: BTreeSet<(String, String)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = item.as_object().unwrap().keys();
+            methods
+                .filter(|m| METHODS.iter().any(|k| k.as_str().eq_ignore_ascii_case(m)))
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let paths = served_paths(&passcard::http::app(app.state.clone()));
+    assert!(
+        paths.contains("/openapi.json") && paths.contains("/v1/users/{id}/role"),
+        "the router's Debug form no longer lists its paths: {paths:?}"
+    );
+    let mut served = BTreeSet::new();
+    for path in &paths {
+        let uri = path.replace("{id}", "1");
+        assert!(!uri.contains('{'), "a path parameter to fill in: {path}");
+        for method in METHODS {
+            let a = app.call(method.clone(), &uri).send().await;
+            let refused = a.status == StatusCode::METHOD_NOT_ALLOWED
+                && a.body["type"] == "urn:passcard:problem:method-not-allowed";
+            if !refused {
+                served.insert((method.to_string(), path.clone()));
+            }
+        }
+    }
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty() && unserved.is_empty(),
+        "served but not in docs/openapi.json: {undocumented:?}\n\
+         in docs/openapi.json but not served: {unserved:?}"
+    );
 }
 
 async fn an_hmac_server_publishes_no_keys(setup: Setup) {
