@@ -36,6 +36,9 @@ pub const PYTHON: &str = "PASSCARD_TEST_PYTHON";
 /// A folder whose `node_modules` holds node's `jose`
 /// (`scripts/interop-setup.sh`); when set, it must exist.
 pub const NODE_DIR: &str = "PASSCARD_TEST_NODE_DIR";
+/// The `schemathesis` command (`scripts/schemathesis-setup.sh` installs
+/// one); when set, it must exist.
+pub const SCHEMATHESIS: &str = "PASSCARD_TEST_SCHEMATHESIS";
 
 static SAID: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
@@ -113,6 +116,25 @@ pub fn python(what: &str) -> Option<PathBuf> {
     assert!(
         path.is_file(),
         "{PYTHON} is {}, which does not exist",
+        path.display()
+    );
+    Some(path)
+}
+
+/// The `schemathesis` command ([`SCHEMATHESIS`]), or `None` after saying
+/// that `what` is skipped.
+pub fn schemathesis(what: &str) -> Option<PathBuf> {
+    let Some(path) = var(SCHEMATHESIS) else {
+        skipped(
+            what,
+            "run `eval \"$(scripts/schemathesis-setup.sh)\"` to install Schemathesis",
+        );
+        return None;
+    };
+    let path = PathBuf::from(path);
+    assert!(
+        path.is_file(),
+        "{SCHEMATHESIS} is {}, which does not exist",
         path.display()
     );
     Some(path)

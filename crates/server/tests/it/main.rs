@@ -33,6 +33,8 @@ mod nginx;
 mod process;
 /// Key rotation under traffic.
 mod rotation;
+/// Schemathesis against the OpenAPI document the server serves.
+mod schema;
 /// Starting and serving: keys, restarts, a real port, CLI changes
 /// reaching a running server.
 mod serve;
