@@ -15,6 +15,11 @@ pub const REDIS_URL: &str = "PASSCARD_TEST_REDIS_URL";
 /// The `redis-server` binary, for tests that run Redis servers of their
 /// own; when set, a missing binary fails the test instead of skipping it.
 pub const REDIS_SERVER: &str = "PASSCARD_TEST_REDIS_SERVER";
+/// The folder of PostgreSQL's server binaries (`initdb`, `postgres`; on
+/// Debian `/usr/lib/postgresql/15/bin`), for tests that run PostgreSQL
+/// servers of their own and stop, pause and restart them. When set, the
+/// binaries must be there.
+pub const PG_BIN: &str = "PASSCARD_TEST_PG_BIN";
 /// A log filter (tracing env-filter syntax): when set, the servers tests
 /// start log to the test's output.
 pub const LOG: &str = "PASSCARD_TEST_LOG";
@@ -214,4 +219,25 @@ pub fn redis_server(what: &str) -> Option<PathBuf> {
         what,
         "install Debian's redis-server, or set PASSCARD_TEST_REDIS_SERVER",
     )
+}
+
+/// The folder of PostgreSQL's server binaries ([`PG_BIN`]), or `None`
+/// after saying that `what` is skipped.
+pub fn pg_bin(what: &str) -> Option<PathBuf> {
+    let Some(dir) = var(PG_BIN) else {
+        skipped(
+            what,
+            "set PASSCARD_TEST_PG_BIN to the folder of initdb and postgres, e.g. /usr/lib/postgresql/15/bin",
+        );
+        return None;
+    };
+    let dir = PathBuf::from(dir);
+    for name in ["initdb", "postgres"] {
+        assert!(
+            dir.join(name).is_file(),
+            "{PG_BIN} is {}, which has no {name}",
+            dir.display()
+        );
+    }
+    Some(dir)
 }

@@ -13,7 +13,8 @@
 //!   sessions, sessions in Redis), driven through its router without a
 //!   socket; [`TestServer`] is the same on a real loopback port.
 //! * [`TcpProxy`] and [`RedisServer`]: a forwarder whose target moves, and
-//!   a Redis of the test's own, for failovers.
+//!   a Redis of the test's own, for failovers; [`PgServer`], a PostgreSQL
+//!   of the test's own. Both can be stopped, restarted and paused.
 //! * [`Browser`]: a real, headless Chromium driven over WebDriver, with
 //!   screenshots.
 //! * Every answer through the router is held against docs/openapi.json:
@@ -33,6 +34,7 @@ mod call;
 mod clock;
 pub mod env;
 mod net;
+mod pg;
 mod poll;
 mod spec;
 mod store;
@@ -42,5 +44,6 @@ pub use browser::{Browser, Page, screenshots};
 pub use call::{Answer, Call, Cred, Login};
 pub use clock::ManualClock;
 pub use net::{RedisServer, TcpProxy};
+pub use pg::PgServer;
 pub use poll::poll_until;
 pub use store::{TempDir, TempPrefix, TempSchema};

@@ -2,6 +2,7 @@
 //! and a `redis-server` of its own.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,7 +11,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::env;
+use crate::pg::{free_port, signal};
 use crate::poll::poll_until;
+use crate::store::TempDir;
 
 /// A TCP forwarder on loopback: each new connection goes to the current
 /// target; connections already open stay where they went (as behind a
@@ -64,10 +67,13 @@ impl Drop for TcpProxy {
 }
 
 /// A `redis-server` of the test's own, on a free loopback port, keeping
-/// nothing on disk; stopped when dropped.
+/// its data in a folder of its own only across [`stop`](Self::stop) and
+/// [`restart`](Self::restart); killed when dropped.
 #[derive(Debug)]
 pub struct RedisServer {
-    child: Child,
+    binary: PathBuf,
+    dir: TempDir,
+    child: Option<Child>,
     addr: SocketAddr,
 }
 
@@ -75,28 +81,67 @@ impl RedisServer {
     /// Starts one, or `None` (said loudly) without a `redis-server` binary.
     pub async fn start(what: &str) -> Option<Self> {
         let binary = env::redis_server(what)?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        let port = free_port();
+        let mut server = Self {
+            binary,
+            dir: TempDir::new("redis"),
+            child: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        server.restart().await;
+        Some(server)
+    }
+
+    /// Starts it (again) on the same port and folder, and waits until it
+    /// answers.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let port = self.addr.port().to_string();
+        let child = Command::new(&self.binary)
+            .args(["--port", &port, "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            // What it holds is written at a stop (SIGTERM) and read back at
+            // the restart.
+            .args(["--shutdown-on-sigterm", "save", "--dir"])
+            .arg(&*self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let server = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        };
+        self.child = Some(child);
         let up = poll_until(Duration::from_secs(10), || async {
-            server.command(&["PING"]).await.is_ok()
+            self.command(&["PING"]).await.is_ok()
         })
         .await;
         assert!(up.is_some(), "redis-server did not start on port {port}");
-        Some(server)
+    }
+
+    /// Its PID.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is stopped").id()
+    }
+
+    /// Stops it (SIGTERM: it saves what it holds and exits), and waits
+    /// until it is gone.
+    pub async fn stop(&mut self) {
+        signal(self.pid(), "TERM");
+        let mut child = self.child.take().unwrap();
+        let gone = poll_until(Duration::from_secs(10), || {
+            let exited = child.try_wait().unwrap().is_some();
+            async move { exited }
+        })
+        .await;
+        assert!(gone.is_some(), "redis-server did not stop");
+    }
+
+    /// Freezes it (SIGSTOP): connections stay open, nothing answers.
+    pub fn pause(&self) {
+        signal(self.pid(), "STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        signal(self.pid(), "CONT");
     }
 
     /// Its address.
@@ -123,7 +168,9 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
