@@ -34,6 +34,13 @@ pub use sqlite::SqliteStore;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long one store call (its queries and their retry, a Redis command
+/// and its reconnections) may take: a store that does not answer within it
+/// (a server that hangs or is paused keeps its connections open, and
+/// nothing else ends the wait) fails the call as unavailable
+/// ([`StoreError::TimedOut`]).
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A user account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -178,13 +185,19 @@ pub enum StoreError {
     /// The database's files could not be made readable by their owner only.
     #[error("cannot make the database files private: {0}")]
     Permissions(#[source] std::io::Error),
+    /// The store did not answer within [`CALL_TIMEOUT`] (a server that
+    /// hangs, is paused or is cut off without a reset): a write may or may
+    /// not have taken effect.
+    #[error("the store did not answer within {0:?}")]
+    TimedOut(std::time::Duration),
 }
 
 impl StoreError {
     /// Whether the store could not be reached or is not serving for now
     /// (as opposed to a query that failed): servers answer 503, and the
     /// caller may retry. That is a connection refused, dropped or timed
-    /// out, a pool that gave up waiting or was closed, and PostgreSQL's
+    /// out, a call that got no answer within [`CALL_TIMEOUT`], a pool that
+    /// gave up waiting or was closed, and PostgreSQL's
     /// connection errors (SQLSTATE class 08, but for 08P01, a protocol
     /// violation) and shutdown notices (57P01 to 57P03, sent to every
     /// connection when the server stops).
@@ -196,7 +209,8 @@ impl StoreError {
             | Self::Commit(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
             )
-            | Self::RedisUnreachable(_) => true,
+            | Self::RedisUnreachable(_)
+            | Self::TimedOut(_) => true,
             Self::Database(sqlx::Error::Database(e)) | Self::Commit(sqlx::Error::Database(e)) => {
                 e.code().is_some_and(|c| {
                     (c.starts_with("08") && c != "08P01")
@@ -522,6 +536,7 @@ mod tests {
             assert!(!unavailable(code), "{code}");
         }
         assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(StoreError::TimedOut(super::CALL_TIMEOUT).is_unavailable());
         assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_unavailable());
         assert!(!StoreError::Conflict.is_unavailable());
     }

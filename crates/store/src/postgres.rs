@@ -144,20 +144,27 @@ impl PostgresStore {
 }
 
 /// A connection listening on the revocation channel (taken from the pool:
-/// if it was dead, once more on one that is checked).
+/// if it was dead, once more on one that is checked), within
+/// [`CALL_TIMEOUT`](crate::CALL_TIMEOUT).
 async fn subscribe(pool: &PgPool, dead: &DeadSince) -> Result<PgListener, StoreError> {
     async fn once(pool: &PgPool) -> Result<PgListener, StoreError> {
         let mut listener = PgListener::connect_with(pool).await?;
+        // A lost connection is reported (and listened again on by
+        // `resubscribe`), not silently replaced inside `try_recv`.
+        listener.eager_reconnect(false);
         listener.listen(CHANNEL).await?;
         Ok(listener)
     }
-    match once(pool).await {
-        Err(e) if crate::sql::retryable(&e, true) => {
-            dead.note();
-            once(pool).await
+    crate::sql::bounded(async {
+        match once(pool).await {
+            Err(e) if crate::sql::retryable(&e, true) => {
+                dead.note();
+                once(pool).await
+            }
+            other => other,
         }
-        other => other,
-    }
+    })
+    .await
 }
 
 /// LISTEN on the revocation channel.

@@ -195,7 +195,8 @@ impl RedisSessions {
             .clone()
     }
 
-    /// Runs `call` on the next connection. A Redis that answers READONLY
+    /// Runs `call` on the next connection, for at most
+    /// [`CALL_TIMEOUT`](crate::CALL_TIMEOUT). A Redis that answers READONLY
     /// (a replica now: the address moved to a new primary after a
     /// failover, but this connection did not) refused the write, so the
     /// connection is replaced by a new one and `call` runs once more on it.
@@ -205,19 +206,24 @@ impl RedisSessions {
         F: Fn(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let (i, conn) = self.conn();
-        match call(conn).await {
-            Err(e) if is_read_only(&e) => {
-                tracing::warn!(error = %e, "Redis answered READONLY: reconnecting");
-                let fresh =
-                    ConnectionManager::new_with_config(self.client.clone(), self.config.clone())
-                        .await
-                        .map_err(err)?;
-                *self.pool[i].lock().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
-                call(fresh).await.map_err(err)
+        crate::sql::bounded(async {
+            let (i, conn) = self.conn();
+            match call(conn).await {
+                Err(e) if is_read_only(&e) => {
+                    tracing::warn!(error = %e, "Redis answered READONLY: reconnecting");
+                    let fresh = ConnectionManager::new_with_config(
+                        self.client.clone(),
+                        self.config.clone(),
+                    )
+                    .await
+                    .map_err(err)?;
+                    *self.pool[i].lock().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+                    call(fresh).await.map_err(err)
+                }
+                other => other.map_err(err),
             }
-            other => other.map_err(err),
-        }
+        })
+        .await
     }
 
     /// Deletes a session and takes it off its user's set.

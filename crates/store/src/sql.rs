@@ -655,7 +655,8 @@ macro_rules! impl_store {
 pub(crate) use impl_store;
 
 /// Runs `$body` (a block of type `Result<_, StoreError>`, with `?`
-/// inside), and once more when it failed on a connection that had died:
+/// inside), [bounded] in time, and once more when it failed on a
+/// connection that had died:
 /// always when the server ended the connection before running anything
 /// (a restart, a failover, `pg_terminate_backend`), and when the failure
 /// left it unknown whether the statement took effect only if `$idempotent`.
@@ -663,22 +664,38 @@ pub(crate) use impl_store;
 /// before use.
 macro_rules! retrying {
     ($self:ident, $idempotent:expr, $body:block) => {{
-        let mut retried = false;
-        loop {
-            let result = async $body.await;
-            match result {
-                Err(e) if !retried && $crate::sql::retryable(&e, $idempotent) => {
-                    tracing::debug!(error = %e, "a store connection had died; trying once more on another");
-                    $self.note_dead_connection();
-                    retried = true;
+        $crate::sql::bounded(async {
+            let mut retried = false;
+            loop {
+                let result = async $body.await;
+                match result {
+                    Err(e) if !retried && $crate::sql::retryable(&e, $idempotent) => {
+                        tracing::debug!(error = %e, "a store connection had died; trying once more on another");
+                        $self.note_dead_connection();
+                        retried = true;
+                    }
+                    other => break other,
                 }
-                other => break other,
             }
-        }
+        })
+        .await
     }};
 }
 
 pub(crate) use retrying;
+
+/// `call`, or [`StoreError::TimedOut`](crate::StoreError::TimedOut) once it
+/// has taken [`CALL_TIMEOUT`](crate::CALL_TIMEOUT). A server that is
+/// paused or hangs keeps its connections open and acknowledges what is
+/// sent, so nothing else would end the wait; the connection left
+/// mid-query is tested by the pool before it is used again.
+pub(crate) async fn bounded<T>(
+    call: impl std::future::Future<Output = Result<T, crate::StoreError>>,
+) -> Result<T, crate::StoreError> {
+    tokio::time::timeout(crate::CALL_TIMEOUT, call)
+        .await
+        .unwrap_or(Err(crate::StoreError::TimedOut(crate::CALL_TIMEOUT)))
+}
 
 /// Commits `tx`, telling a failure apart: after a failed COMMIT the
 /// transaction may or may not have taken effect.
