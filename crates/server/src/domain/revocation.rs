@@ -153,67 +153,81 @@ impl Revocations {
     /// channel, and on a periodic safety poll, reads the events after the
     /// last one applied, so a missed signal loses nothing. Prunes the store
     /// once a minute. `listening` says whether the push channel is up.
+    ///
+    /// The push channel is kept by a task of its own: a reconnection takes
+    /// as long as the store makes it wait, and the poll must neither wait
+    /// for it nor cut it short (a reconnection cancelled at every poll never
+    /// completes, and never says the channel is down).
     pub async fn follow(
         self: Arc<Self>,
         store: Arc<dyn Store>,
         settings: RevocationSettings,
         listening: Arc<std::sync::atomic::AtomicBool>,
     ) {
-        use std::sync::atomic::Ordering;
-        use tokio::time::Instant;
-
+        let signal = Arc::new(tokio::sync::Notify::new());
+        let _push = AbortOnDrop(tokio::spawn(push_signals(
+            store.clone(),
+            signal.clone(),
+            listening,
+        )));
         let mut tick = tokio::time::interval(settings.poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut prune = tokio::time::interval(Duration::from_secs(60));
         prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut listener: Option<Box<dyn passcard_store::Listener>> = None;
-        let mut next_listen = Some(Instant::now());
         loop {
-            if listener.is_none() && next_listen.is_some_and(|t| Instant::now() >= t) {
-                match store.listen().await {
-                    Ok(Some(l)) => {
-                        tracing::debug!("listening for revocations");
-                        listener = Some(l);
-                        listening.store(true, Ordering::Relaxed);
-                        self.catch_up_logged(&*store).await;
-                    }
-                    // The backend cannot push: poll only.
-                    Ok(None) => next_listen = None,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot listen for revocations; polling meanwhile");
-                        next_listen =
-                            Some(Instant::now() + settings.poll.max(Duration::from_secs(1)));
-                    }
-                }
-            }
-            let waiting = listener.is_none();
-            let retry_listen = async {
-                match next_listen {
-                    Some(t) if waiting => tokio::time::sleep_until(t).await,
-                    _ => std::future::pending().await,
-                }
-            };
-            let pushed = async {
-                match listener.as_mut() {
-                    Some(l) => l.next().await,
-                    None => std::future::pending().await,
-                }
-            };
+            // A signal that comes during a catch-up is kept for the next
+            // turn (Notify holds one permit).
             tokio::select! {
-                signal = pushed => match signal {
-                    Ok(_) => self.catch_up_logged(&*store).await,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "revocation push channel lost; polling until it is back");
-                        listener = None;
-                        listening.store(false, Ordering::Relaxed);
-                        next_listen = Some(Instant::now() + Duration::from_secs(1));
-                    }
-                },
+                () = signal.notified() => self.catch_up_logged(&*store).await,
                 _ = tick.tick() => self.catch_up_logged(&*store).await,
                 _ = prune.tick() => self.prune_store(&*store).await,
-                () = retry_listen => {}
             }
         }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Keeps the store's push channel up and turns what it reports into
+/// `signal`: on every append, and once the channel is (re)established,
+/// because appends may have been missed meanwhile. Retries a second after
+/// a failure; returns at once if the backend cannot push (then the safety
+/// poll alone follows the log).
+async fn push_signals(
+    store: Arc<dyn Store>,
+    signal: Arc<tokio::sync::Notify>,
+    listening: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::Ordering;
+
+    loop {
+        match store.listen().await {
+            Ok(Some(mut listener)) => {
+                tracing::debug!("listening for revocations");
+                listening.store(true, Ordering::Relaxed);
+                signal.notify_one();
+                let lost = loop {
+                    match listener.next().await {
+                        Ok(_) => signal.notify_one(),
+                        Err(e) => break e,
+                    }
+                };
+                listening.store(false, Ordering::Relaxed);
+                tracing::warn!(error = %lost, "revocation push channel lost; polling until it is back");
+            }
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for revocations; polling meanwhile");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
