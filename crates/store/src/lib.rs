@@ -387,6 +387,13 @@ pub trait SessionStore: Send + Sync + 'static {
     fn own_queries(&self) -> u64 {
         0
     }
+
+    /// Checks that a session store of its own answers (Redis: a `PING`,
+    /// not counted as a query). Sessions in the main database answer `Ok`
+    /// here without a query: the main store is checked by its own reads.
+    async fn check(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The session store a URL names: `None` for the main database, or

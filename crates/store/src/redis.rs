@@ -346,6 +346,13 @@ impl SessionStore for RedisSessions {
     fn own_queries(&self) -> u64 {
         self.queries.get()
     }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.with_conn(
+            |mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await },
+        )
+        .await
+    }
 }
 
 #[cfg(test)]

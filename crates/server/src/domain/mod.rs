@@ -83,6 +83,8 @@ pub struct Auth {
     verifying: KeySet,
     refresh_mac: hmac::Key,
     revocations: Arc<Revocations>,
+    /// Whether a session store of its own (Redis) answered its last check.
+    sessions_reachable: std::sync::atomic::AtomicBool,
     clock: Arc<dyn Clock>,
 }
 
@@ -151,6 +153,7 @@ impl Auth {
             verifying: keys.verifying,
             refresh_mac: hmac::Key::new(hmac::HMAC_SHA256, &mac_secret),
             revocations,
+            sessions_reachable: std::sync::atomic::AtomicBool::new(true),
             clock,
         })
     }

@@ -29,6 +29,8 @@ const BATCH: i64 = 1000;
 /// kept from the log, and a live channel of the events applied.
 pub struct Revocations {
     list: Arc<RevocationList>,
+    /// Whether the last read of the log reached the store.
+    reachable: std::sync::atomic::AtomicBool,
     /// Serialises catch-ups so events apply in log order.
     writer: tokio::sync::Mutex<()>,
     /// Every applied event, for the revocation feed's live stream.
@@ -50,6 +52,7 @@ impl Revocations {
     pub fn new(policy: &TokenPolicy, clock: Arc<dyn Clock>) -> Self {
         Self {
             list: Arc::new(RevocationList::new(policy.leeway, clock.clone())),
+            reachable: std::sync::atomic::AtomicBool::new(true),
             writer: tokio::sync::Mutex::new(()),
             feed: tokio::sync::broadcast::channel(1024).0,
             version_lifetime: secs(policy.access_ttl).saturating_add(ISSUE_DELAY_MARGIN),
@@ -101,9 +104,23 @@ impl Revocations {
         self.list.lag().unwrap_or(Duration::MAX)
     }
 
+    /// Whether the last read of the log reached the store (the follower
+    /// reads it at every safety poll, so this is the store's health).
+    pub fn store_reachable(&self) -> bool {
+        self.reachable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Reads every event after the last one applied and applies it; drops
     /// entries that can no longer matter. Returns how many events applied.
     pub async fn catch_up(&self, store: &dyn Store) -> Result<usize, StoreError> {
+        let read = self.read_log(store).await;
+        let unreachable = matches!(&read, Err(e) if e.is_unavailable());
+        self.reachable
+            .store(!unreachable, std::sync::atomic::Ordering::Relaxed);
+        read
+    }
+
+    async fn read_log(&self, store: &dyn Store) -> Result<usize, StoreError> {
         let _guard = self.writer.lock().await;
         // The view will be complete as of now, not as of when the reads end.
         let started = self.list.sync_started();

@@ -7,6 +7,8 @@
 //! the stateless mode avoids.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use passcard_axum::AccessClaims;
 use passcard_store::{NewSession, User};
@@ -76,5 +78,40 @@ impl Auth {
             claims: Arc::new(claims),
             session: Some(hash),
         })
+    }
+
+    /// Whether sessions can be reached, in session mode: a session store of
+    /// its own (Redis) answered its last check, or, with sessions in the
+    /// main database, the last read of the revocation log reached it.
+    pub fn sessions_reachable(&self) -> Option<bool> {
+        match &self.mode {
+            Mode::Token => None,
+            Mode::Session(s) if s.store.is_some() => {
+                Some(self.sessions_reachable.load(Ordering::Relaxed))
+            }
+            Mode::Session(_) => Some(self.revocations.store_reachable()),
+        }
+    }
+
+    /// Checks a session store of its own (Redis) every `every` until
+    /// dropped, for [`sessions_reachable`](Self::sessions_reachable);
+    /// returns at once when sessions live in the main database.
+    pub async fn watch_sessions(&self, every: Duration) {
+        if !matches!(&self.mode, Mode::Session(s) if s.store.is_some()) {
+            return;
+        }
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let answered = match self.sessions.check().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the session store does not answer");
+                    false
+                }
+            };
+            self.sessions_reachable.store(answered, Ordering::Relaxed);
+        }
     }
 }

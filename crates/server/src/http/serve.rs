@@ -28,25 +28,31 @@ use tower::ServiceExt as _;
 use super::state::AppState;
 
 /// The background work a server runs beside its handlers (following the
-/// revocation log); stopped when dropped.
+/// revocation log, checking a session store of its own); stopped when
+/// dropped.
 #[derive(Debug)]
-pub struct Background(tokio::task::JoinHandle<()>);
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
 
 impl Background {
     /// Starts following the revocation log for `state`.
     pub fn start(state: &AppState) -> Self {
         let revocations = state.auth.revocations().clone();
-        Self(tokio::spawn(revocations.follow(
+        let follow = tokio::spawn(revocations.follow(
             state.auth.store().clone(),
             state.config.revocation.clone(),
             state.listening.clone(),
-        )))
+        ));
+        let (watched, every) = (state.clone(), state.config.revocation.poll);
+        let sessions = tokio::spawn(async move { watched.auth.watch_sessions(every).await });
+        Self(vec![follow, sessions])
     }
 }
 
 impl Drop for Background {
     fn drop(&mut self) {
-        self.0.abort();
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 

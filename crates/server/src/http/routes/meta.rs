@@ -23,26 +23,40 @@ pub(super) async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
 #[derive(serde::Serialize)]
 struct Health {
     status: &'static str,
+    store: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sessions: Option<&'static str>,
     revocation_lag_ms: u64,
     revocation_last_event: i64,
     revocation_push: &'static str,
+}
+
+fn reachable(up: bool) -> &'static str {
+    if up { "ok" } else { "unreachable" }
 }
 
 pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let revocations = state.auth.revocations();
     let lag = revocations.lag();
     let stale = state.config.revocation.max_lag.is_some_and(|max| lag > max);
+    let sessions = state.auth.sessions_reachable();
     // "lagging" once the view is older than three safety polls: the store
     // is unreachable; tokens are still verified (unless fail-closed).
+    // "unavailable" when sessions cannot be read: every session request
+    // fails.
     let lagging = lag > 3 * state.config.revocation.poll;
     Json(Health {
         status: if stale {
             "stale"
+        } else if sessions == Some(false) {
+            "unavailable"
         } else if lagging {
             "lagging"
         } else {
             "ok"
         },
+        store: reachable(revocations.store_reachable()),
+        sessions: sessions.map(reachable),
         revocation_lag_ms: u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
         revocation_last_event: revocations.list().last_id(),
         revocation_push: if state.listening.load(Ordering::Relaxed) {
