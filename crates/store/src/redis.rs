@@ -196,7 +196,10 @@ impl RedisSessions {
     }
 
     /// Runs `call` on the next connection, for at most
-    /// [`CALL_TIMEOUT`](crate::CALL_TIMEOUT). A Redis that answers READONLY
+    /// [`CALL_TIMEOUT`](crate::CALL_TIMEOUT). A connection that had
+    /// dropped (Redis restarted, or the connection was killed) reconnects,
+    /// and `call` runs once more on it: one dead connection does not fail a
+    /// request. A Redis that answers READONLY
     /// (a replica now: the address moved to a new primary after a
     /// failover, but this connection did not) refused the write, so the
     /// connection is replaced by a new one and `call` runs once more on it.
@@ -209,6 +212,12 @@ impl RedisSessions {
         crate::sql::bounded(async {
             let (i, conn) = self.conn();
             match call(conn).await {
+                // Every command here is safe to repeat (reads, and writes
+                // that set or delete the same values again).
+                Err(e) if e.is_connection_dropped() => {
+                    tracing::debug!(error = %e, "the Redis connection had dropped; trying once more");
+                    call(self.slot(i)).await.map_err(err)
+                }
                 Err(e) if is_read_only(&e) => {
                     tracing::warn!(error = %e, "Redis answered READONLY: reconnecting");
                     let fresh = ConnectionManager::new_with_config(
