@@ -21,6 +21,8 @@ mod contract;
 /// The HTTP edge over real connections: slow clients, idle connections,
 /// the connection cap.
 mod edge;
+/// Stores the test owns, stopped, restarted, paused and cut under traffic.
+mod faults;
 /// For other services: a resource server built with passcard-axum, over
 /// real connections.
 mod feed;
