@@ -508,6 +508,12 @@ fn judge(r: &Report) -> (String, Vec<String>) {
     (out, broken)
 }
 
+/// Ignored in the plain test run: a soak measures the servers under its
+/// own load, so it runs with the machine to itself, after the suite
+/// (`.ci/run`, `scripts/soak.sh`: `-- --ignored soak::`). In CI, the rest
+/// of the suite running beside it (fault tests pausing their stores,
+/// Schemathesis) starved it into a store timeout.
+#[ignore = "a load test: .ci/run and scripts/soak.sh run it on its own"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_mixed_traffic_on_sqlite_and_two_postgres_instances() {
     if !std::path::Path::new("/proc/self/status").exists() {
