@@ -16,10 +16,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub struct HumanDuration(pub Duration);
 
 impl std::fmt::Display for HumanDuration {
+    /// Exactly what it holds, so that it parses back to itself: the whole
+    /// seconds in every unit that has a count, then the fraction of a
+    /// second in the coarsest of `ms`, `us` and `ns` that holds it whole
+    /// (`1s 500ms`, `250ms`, `1500us`).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.subsec_millis() {
-            0 => f.write_str(&spell(self.0.as_secs(), usize::MAX)),
-            _ => write!(f, "{}ms", self.0.as_millis()),
+        let (secs, nanos) = (self.0.as_secs(), self.0.subsec_nanos());
+        let fraction = match nanos {
+            0 => return f.write_str(&spell(secs, usize::MAX)),
+            n if n % 1_000_000 == 0 => format!("{}ms", n / 1_000_000),
+            n if n % 1_000 == 0 => format!("{}us", n / 1_000),
+            n => format!("{n}ns"),
+        };
+        match secs {
+            0 => f.write_str(&fraction),
+            _ => write!(f, "{} {fraction}", spell(secs, usize::MAX)),
         }
     }
 }
@@ -47,11 +58,15 @@ pub fn parse_time(s: &str) -> Result<UnixTime, String> {
     Ok(UnixTime::from_secs(secs))
 }
 
-/// An RFC 3339 UTC date for Unix seconds (`2026-11-26T22:15:31Z`).
+/// The last second RFC 3339 can write: 9999-12-31T23:59:59Z.
+const LAST_DATE: u64 = 253_402_300_799;
+
+/// An RFC 3339 UTC date for Unix seconds (`2026-11-26T22:15:31Z`); past
+/// the year 9999, the seconds and "(out of range)".
 pub fn date(secs: u64) -> String {
     match UNIX_EPOCH.checked_add(Duration::from_secs(secs)) {
-        Some(t) => humantime::format_rfc3339_seconds(t).to_string(),
-        None => format!("{secs} (out of range)"),
+        Some(t) if secs <= LAST_DATE => humantime::format_rfc3339_seconds(t).to_string(),
+        _ => format!("{secs} (out of range)"),
     }
 }
 
@@ -120,10 +135,29 @@ mod tests {
 
     #[test]
     fn flag_durations_read_back_as_written() {
-        for s in ["5m", "14d", "30s", "1h 30m", "0s", "250ms"] {
+        for s in [
+            "5m", "14d", "30s", "1h 30m", "0s", "250ms", "1s 500ms", "1500us",
+        ] {
             let d: HumanDuration = s.parse().unwrap();
             assert_eq!(d.to_string(), s);
         }
+    }
+
+    /// Found by the `settings` fuzz target: a duration with a fraction
+    /// finer than a millisecond printed as whole milliseconds (`1500us 7ns`
+    /// as `1ms`), which reads back as another duration.
+    #[test]
+    fn durations_print_exactly_what_they_hold() {
+        for s in ["1500us 7ns", "1ns", "3d 1ns", "999us", "1ms 1us"] {
+            let d: HumanDuration = s.parse().unwrap();
+            let shown = d.to_string();
+            assert_eq!(
+                shown.parse::<HumanDuration>().unwrap(),
+                d,
+                "{s} shown as {shown}"
+            );
+        }
+        assert_eq!(HumanDuration(Duration::new(60, 7)).to_string(), "1m 7ns");
     }
 
     #[test]
@@ -132,6 +166,17 @@ mod tests {
         assert_eq!(expiry(1_000_252, now), "expires in 4m 12s");
         assert_eq!(expiry(1_000_000 - 3 * 3600, now), "expired 3h ago");
         assert_eq!(relative(1_000_000 - 60, now), "1m ago");
+    }
+
+    /// Found by the `settings` fuzz target: a date past the year 9999
+    /// (a token's `exp` or `nbf` can say anything) made the formatter fail,
+    /// and `to_string` panic.
+    #[test]
+    fn dates_past_the_year_9999_are_shown_as_seconds() {
+        assert_eq!(date(LAST_DATE), "9999-12-31T23:59:59Z");
+        assert_eq!(date(LAST_DATE + 1), "253402300800 (out of range)");
+        assert_eq!(date(25_340_230_073_499), "25340230073499 (out of range)");
+        assert_eq!(date(u64::MAX), format!("{} (out of range)", u64::MAX));
     }
 
     #[test]
