@@ -78,3 +78,19 @@ pub use remote::{
 };
 pub use revocation::{RevocationCheck, RevocationList, Revoked};
 pub use verifier::{DEFAULT_CACHE_SLOTS, KeySource, Verified, Verifier, access_policy};
+
+/// Thin entry points for the fuzz targets in `fuzz/`, to parsers that are
+/// not public. Built only with `--cfg fuzzing` (cargo-fuzz sets it), so
+/// never part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Applies one page of the revocation feed, as [`RevocationFeed`]
+    /// reads it, to `list`: whether the body was a feed page.
+    ///
+    /// [`RevocationFeed`]: crate::RevocationFeed
+    #[cfg(feature = "remote")]
+    pub fn feed_page(body: &[u8], list: &crate::RevocationList) -> bool {
+        crate::remote::apply_page(body, list).is_ok()
+    }
+}

@@ -94,28 +94,34 @@ impl RevocationFeed {
                 .error_for_status()?
                 .bytes()
                 .await?;
-            let page: Page<'_> = serde_json::from_slice(&body).map_err(|_| PollError::NotAPage)?;
-            for raw in &page.events {
-                match serde_json::from_str::<RevocationEvent>(raw.get()) {
-                    Ok(e) => list.apply(&e),
-                    Err(error) => {
-                        let id = serde_json::from_str::<Id>(raw.get()).map_or(0, |i| i.id);
-                        tracing::warn!(id, %error, "skipping a revocation event this version cannot read");
-                        list.set_last_id(id);
-                    }
-                }
-            }
-            list.set_last_id(page.last_id);
-            if page.events.len() < FEED_PAGE {
+            if !apply_page(&body, list)? {
                 return Ok(());
             }
         }
     }
 }
 
+/// Applies one page of the feed (the body of `GET /v1/revocations`) to
+/// `list`: `Ok(true)` when the page is full, so more may follow.
+pub(crate) fn apply_page(body: &[u8], list: &RevocationList) -> Result<bool, PollError> {
+    let page: Page<'_> = serde_json::from_slice(body).map_err(|_| PollError::NotAPage)?;
+    for raw in &page.events {
+        match serde_json::from_str::<RevocationEvent>(raw.get()) {
+            Ok(e) => list.apply(&e),
+            Err(error) => {
+                let id = serde_json::from_str::<Id>(raw.get()).map_or(0, |i| i.id);
+                tracing::warn!(id, %error, "skipping a revocation event this version cannot read");
+                list.set_last_id(id);
+            }
+        }
+    }
+    list.set_last_id(page.last_id);
+    Ok(page.events.len() >= FEED_PAGE)
+}
+
 /// Why a poll of the feed failed.
 #[derive(Debug, thiserror::Error)]
-enum PollError {
+pub(crate) enum PollError {
     #[error(transparent)]
     Http(#[from] reqwest::Error),
     #[error("the answer is not a feed page")]

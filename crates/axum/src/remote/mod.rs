@@ -7,4 +7,6 @@ mod jwks;
 
 pub use discovery::{Discovered, DiscoveryError, ServerMetadata, from_issuer};
 pub use feed::RevocationFeed;
+#[cfg(fuzzing)]
+pub(crate) use feed::apply_page;
 pub use jwks::{JwksBuilder, RemoteJwks};

@@ -32,3 +32,28 @@ pub fn app(state: AppState) -> Router {
         router
     }
 }
+
+/// Thin entry points for the fuzz targets in `fuzz/`, to parsers that are
+/// not public. Built only with `--cfg fuzzing` (cargo-fuzz sets it), so
+/// never part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::net::IpAddr;
+
+    use axum::http::HeaderMap;
+
+    use crate::config::{ForwardedHeader, IpNet};
+
+    /// The client address of a request from `peer` with `headers`, as the
+    /// rate limits and the logs see it, behind the `trusted` proxies that
+    /// set `header`.
+    pub fn client_address(
+        peer: IpAddr,
+        headers: &HeaderMap,
+        trusted: &[IpNet],
+        header: ForwardedHeader,
+    ) -> IpAddr {
+        super::client::client_address(peer, headers, trusted, header)
+    }
+}
