@@ -239,6 +239,19 @@ impl Material {
     }
 }
 
+/// The longest `kid` a key takes, in bytes. Every token carries its key's
+/// kid in the header, so a longer one could make every token the key signs
+/// larger than a verifier takes (8 KiB by default).
+pub const MAX_KID_BYTES: usize = 256;
+
+/// `kid`, if it is not longer than [`MAX_KID_BYTES`].
+fn checked_kid(kid: &str) -> Result<Arc<str>, Error> {
+    if kid.len() > MAX_KID_BYTES {
+        return Err(Error::InvalidKey("a kid is longer than 256 bytes"));
+    }
+    Ok(kid.into())
+}
+
 fn known_headers(alg: Algorithm, kid: &str) -> Vec<(String, Option<&'static str>)> {
     crate::header::COMMON_TYPS
         .iter()
@@ -304,7 +317,7 @@ impl SigningKey {
 
     fn new(alg: Algorithm, material: Material, kid: Option<&str>) -> Result<Self, Error> {
         let kid: Arc<str> = match kid {
-            Some(kid) => kid.into(),
+            Some(kid) => checked_kid(kid)?,
             None => material.default_kid(alg)?.into(),
         };
         Ok(Self {
@@ -317,12 +330,11 @@ impl SigningKey {
         })
     }
 
-    /// The same key with another `kid`.
-    #[must_use]
-    pub fn with_kid(mut self, kid: &str) -> Self {
-        self.kid = kid.into();
+    /// The same key with another `kid`, of at most [`MAX_KID_BYTES`].
+    pub fn with_kid(mut self, kid: &str) -> Result<Self, Error> {
+        self.kid = checked_kid(kid)?;
         self.headers = known_headers(self.alg, kid);
-        self
+        Ok(self)
     }
 
     /// The encoded header this key writes for `typ` (no `cty`), when it is
@@ -418,7 +430,7 @@ impl VerifyingKey {
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, Error> {
         let (alg, material) = Material::from_jwk(jwk)?;
         let kid: Arc<str> = match &jwk.kid {
-            Some(kid) => kid.as_str().into(),
+            Some(kid) => checked_kid(kid)?,
             None => material.default_kid(alg)?.into(),
         };
         let public = match material {
@@ -434,15 +446,14 @@ impl VerifyingKey {
         })
     }
 
-    /// The same key with another `kid`.
-    #[must_use]
-    pub fn with_kid(mut self, kid: &str) -> Self {
-        self.kid = kid.into();
+    /// The same key with another `kid`, of at most [`MAX_KID_BYTES`].
+    pub fn with_kid(mut self, kid: &str) -> Result<Self, Error> {
+        self.kid = checked_kid(kid)?;
         self.known_headers = known_headers(self.alg, kid);
         if let Some(jwk) = &mut self.public {
             jwk.kid = Some(kid.to_owned());
         }
-        self
+        Ok(self)
     }
 
     /// The algorithm this key verifies.
@@ -485,5 +496,51 @@ impl fmt::Debug for VerifyingKey {
             .field("alg", &self.alg)
             .field("kid", &self.kid)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Header, KeySet, UnixTime, Validator, encode};
+
+    /// Found by the `jwks` fuzz target: a JWK with a kid of 6 KB imported,
+    /// and every token it signed was over the verifier's 8 KiB limit.
+    #[test]
+    fn a_kid_is_at_most_256_bytes() {
+        let longest = "k".repeat(MAX_KID_BYTES);
+        let over = "k".repeat(MAX_KID_BYTES + 1);
+        let key = SigningKey::generate(Algorithm::ES256).unwrap();
+        let mut jwk = key.public_jwk().unwrap();
+
+        jwk.kid = Some(over.clone());
+        assert!(matches!(
+            VerifyingKey::from_jwk(&jwk),
+            Err(Error::InvalidKey(_))
+        ));
+        let mut private = key.to_private_jwk();
+        private.kid = Some(over.clone());
+        assert!(matches!(
+            SigningKey::from_jwk(&private),
+            Err(Error::InvalidKey(_))
+        ));
+        assert!(
+            SigningKey::generate(Algorithm::ES256)
+                .unwrap()
+                .with_kid(&over)
+                .is_err()
+        );
+        assert!(key.verifying_key().with_kid(&over).is_err());
+
+        jwk.kid = Some(longest.clone());
+        let verifying = VerifyingKey::from_jwk(&jwk).unwrap();
+        let signing = key.with_kid(&longest).unwrap();
+        let now = UnixTime::from_secs(1_800_000_000);
+        let claims = serde_json::json!({"iss": "i", "aud": "a", "exp": 1_800_000_060});
+        let token = encode(&Header::new().typ("JWT"), &claims, &signing).unwrap();
+        let policy = Validator::builder().issuer("i").audience("a").build();
+        KeySet::from(verifying)
+            .verify::<serde_json::Value>(&token, &policy, now)
+            .unwrap();
     }
 }

@@ -81,7 +81,7 @@ pub use encode::encode;
 pub use error::Error;
 pub use header::Header;
 pub use jwk::{Jwk, JwkSet};
-pub use key::{SigningKey, VerifyingKey};
+pub use key::{MAX_KID_BYTES, SigningKey, VerifyingKey};
 pub use keyset::KeySet;
 pub use time::{Clock, NumericDate, SystemClock, UnixTime};
 pub use validation::Validator;

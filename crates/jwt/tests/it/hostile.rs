@@ -11,7 +11,8 @@ fn keys() -> KeySet {
     KeySet::from(
         VerifyingKey::hmac(Algorithm::HS256, SECRET)
             .unwrap()
-            .with_kid("k1"),
+            .with_kid("k1")
+            .unwrap(),
     )
 }
 
@@ -231,7 +232,7 @@ fn hs256_signed_with_a_public_key_is_an_algorithm_mismatch() {
     // The classic confusion attack: the verifier holds an RSA (or EC) public
     // key; the attacker HMACs a token with that key's public bytes.
     for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
-        let signing = SigningKey::generate(alg).unwrap().with_kid("pub");
+        let signing = SigningKey::generate(alg).unwrap().with_kid("pub").unwrap();
         let public = signing.public_jwk().unwrap();
         let keys = KeySet::from(signing.verifying_key());
         let public_bytes = serde_json::to_vec(&public).unwrap();
@@ -262,10 +263,12 @@ fn token_without_kid_needs_a_single_key_set() {
     let two = KeySet::new(vec![
         VerifyingKey::hmac(Algorithm::HS256, SECRET)
             .unwrap()
-            .with_kid("k1"),
+            .with_kid("k1")
+            .unwrap(),
         VerifyingKey::hmac(Algorithm::HS256, &[7; 32])
             .unwrap()
-            .with_kid("k2"),
+            .with_kid("k2")
+            .unwrap(),
     ])
     .unwrap();
     let err = two

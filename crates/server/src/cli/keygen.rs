@@ -60,7 +60,7 @@ pub(super) struct KeygenArgs {
     /// Algorithm the key is bound to.
     #[arg(long, value_enum, default_value = "HS256")]
     alg: AlgArg,
-    /// Key id [default: the key's RFC 7638 thumbprint].
+    /// Key id, at most 256 bytes [default: the key's RFC 7638 thumbprint].
     #[arg(long)]
     kid: Option<String>,
     /// Output format [default: env for HS*, jwk otherwise].
@@ -83,7 +83,9 @@ pub(super) fn run(args: &KeygenArgs) -> anyhow::Result<ExitCode> {
     }
     let mut key = SigningKey::generate(alg).context("cannot generate a key")?;
     if let Some(kid) = &args.kid {
-        key = key.with_kid(kid);
+        key = key
+            .with_kid(kid)
+            .context("--kid is longer than 256 bytes")?;
     }
     match format {
         KeyFormat::Env => {

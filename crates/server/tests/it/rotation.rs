@@ -73,10 +73,12 @@ async fn rotation_under_traffic_has_no_401() {
     let clock = ManualClock::new();
     let old = SigningKey::generate(Algorithm::EdDSA)
         .unwrap()
-        .with_kid("2026-old");
+        .with_kid("2026-old")
+        .unwrap();
     let new = SigningKey::generate(Algorithm::EdDSA)
         .unwrap()
-        .with_kid("2026-new");
+        .with_kid("2026-new")
+        .unwrap();
     let both = dir.join("both.json");
     let only_new = dir.join("new.json");
     let set = |keys: &[&SigningKey]| {

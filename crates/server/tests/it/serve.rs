@@ -10,7 +10,8 @@ async fn a_signing_kid_that_is_not_in_the_file_stops_the_start() {
     let dir = TempDir::new("kid");
     let key = SigningKey::generate(Algorithm::EdDSA)
         .unwrap()
-        .with_kid("only");
+        .with_kid("only")
+        .unwrap();
     let file = crate::contract::key_file(&dir, &key);
     let mut config = passcard::config::Config::with_data_dir(dir.join("data"));
     config.keys.source = Some(KeySource::File(file));

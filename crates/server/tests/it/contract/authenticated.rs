@@ -100,7 +100,8 @@ async fn tokens_that_must_not_pass(setup: Setup) {
 
     let other = SigningKey::generate(Algorithm::HS256)
         .unwrap()
-        .with_kid(key.kid());
+        .with_kid(key.kid())
+        .unwrap();
     let mut cases = vec![
         ("another key", forge(&other, &good, "at+jwt")),
         ("wrong typ", forge(key, &good, "JWT")),
