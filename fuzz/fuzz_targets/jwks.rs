@@ -1,20 +1,88 @@
 //! Arbitrary bytes as a JWK or JWK Set: parsing and key import must never
-//! panic.
+//! panic, and what they accept must hang together.
+//!
+//! * A JWK re-serializes to a document that parses back to itself, and its
+//!   public part has its thumbprint.
+//! * A key imported both ways (signing and verifying) signs a token its
+//!   verifying half, and the key its public JWK makes, accepts.
+//! * A JWK Set that makes a key set publishes a set that makes the same
+//!   keys again.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use passcard_jwt::{Jwk, JwkSet, KeySet, SigningKey, VerifyingKey};
+use passcard_jwt::{
+    Header, Jwk, JwkSet, KeySet, SigningKey, UnixTime, Validator, VerifyingKey, encode,
+};
+use serde_json::json;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     if let Ok(set) = JwkSet::from_json(text) {
-        let _ = KeySet::from_jwks(&set);
+        set_round_trip(&set);
     }
     if let Ok(jwk) = Jwk::from_json(text) {
-        let _ = jwk.thumbprint();
-        let _ = VerifyingKey::from_jwk(&jwk);
-        let _ = SigningKey::from_jwk(&jwk);
+        jwk_round_trip(&jwk);
     }
 });
+
+fn jwk_round_trip(jwk: &Jwk) {
+    let json = serde_json::to_string(jwk).expect("a JWK serializes");
+    assert_eq!(&Jwk::from_json(&json).expect("re-parses"), jwk);
+    let thumbprint = jwk.thumbprint();
+    if let Some(public) = jwk.to_public() {
+        assert!(
+            !public.is_private(),
+            "the public part keeps a private member"
+        );
+        assert_eq!(
+            public.thumbprint().ok(),
+            thumbprint.ok(),
+            "the public part has another thumbprint"
+        );
+    }
+    let verifying = VerifyingKey::from_jwk(jwk);
+    let Ok(signing) = SigningKey::from_jwk(jwk) else {
+        return;
+    };
+    let Ok(verifying) = verifying else {
+        panic!("a JWK that signs cannot verify: {:?}", verifying.err());
+    };
+    assert_eq!(signing.algorithm(), verifying.algorithm());
+    assert_eq!(signing.kid(), verifying.kid());
+    let now = UnixTime::from_secs(1_800_000_000);
+    let claims = json!({"iss": "i", "aud": "a", "exp": now.as_secs() + 60});
+    let token = encode(&Header::new().typ("JWT"), &claims, &signing).expect("signs");
+    let policy = Validator::builder().issuer("i").audience("a").build();
+    let mut verifiers = vec![verifying, signing.verifying_key()];
+    if let Some(public) = signing.public_jwk() {
+        verifiers.push(VerifyingKey::from_jwk(&public).expect("own public JWK imports"));
+    }
+    for key in verifiers {
+        let keys = KeySet::from(key);
+        if let Err(e) = keys.verify::<serde_json::Value>(&token, &policy, now) {
+            panic!("a token signed with a JWK's key does not verify: {e}");
+        }
+    }
+}
+
+fn set_round_trip(set: &JwkSet) {
+    let Ok(keys) = KeySet::from_jwks(set) else {
+        return;
+    };
+    let published = keys.public_jwks();
+    let json = serde_json::to_string(&published).expect("a JWK Set serializes");
+    let again = JwkSet::from_json(&json).expect("the published set re-parses");
+    let again = KeySet::from_jwks(&again).expect("the published set makes keys");
+    let public: Vec<_> = keys
+        .iter()
+        .filter(|k| k.public_jwk().is_some())
+        .map(|k| (k.kid().to_owned(), k.algorithm()))
+        .collect();
+    let republished: Vec<_> = again
+        .iter()
+        .map(|k| (k.kid().to_owned(), k.algorithm()))
+        .collect();
+    assert_eq!(public, republished);
+}
