@@ -66,6 +66,7 @@ pub(crate) fn claims<'a, C: de::Deserialize<'a>>(
         text,
         depth: 0,
         raw: RawClaims::default(),
+        top_started: false,
         top_done: false,
     };
     de.p.ws();
@@ -87,6 +88,9 @@ struct De<'a> {
     /// Nesting of the value being read: 0 for the claims object itself.
     depth: usize,
     raw: RawClaims<'a>,
+    /// Whether the claims object was begun: every object after it is
+    /// nested, and its members are never registered claims.
+    top_started: bool,
     /// Whether the claims object was read to its end.
     top_done: bool,
 }
@@ -178,7 +182,8 @@ impl<'de> Deserializer<'de> for &mut De<'de> {
                 self.visit_string(s, v)
             }
             b'{' => {
-                let top = self.depth == 0 && !self.top_done;
+                let top = !self.top_started;
+                self.top_started = true;
                 if !top {
                     self.enter()?;
                 }
@@ -502,5 +507,20 @@ mod tests {
         assert_eq!(c, serde_json::from_slice(doc).unwrap());
         assert_eq!(raw.exp.unwrap().as_secs(), 1_700_003_600);
         assert!(raw.iss.unwrap().is(b"https://a.example"));
+    }
+
+    /// Found by the `verify` fuzz target: an object nested in the claims
+    /// was read as the claims object itself, so its `exp` (or `iss`, …)
+    /// stood for the token's, over the real one or where there was none.
+    #[test]
+    fn members_of_nested_objects_are_not_registered_claims() {
+        let doc = br#"{"exp":1700000000,"x":{"exp":4000000000,"iss":"x","y":[{"nbf":1}]}}"#;
+        let (c, raw) = claims::<serde_json::Value>(doc, 16).unwrap();
+        assert_eq!(c, serde_json::from_slice::<serde_json::Value>(doc).unwrap());
+        assert_eq!(raw.exp.unwrap().as_secs(), 1_700_000_000);
+        assert!(raw.iss.is_none() && raw.nbf.is_none());
+
+        let (_, raw) = claims::<serde_json::Value>(br#"{"x":{"exp":4000000000}}"#, 16).unwrap();
+        assert!(raw.exp.is_none());
     }
 }

@@ -172,6 +172,16 @@ fn hostile_tokens_are_rejected_with_the_expected_error() {
             |e| matches!(e, Error::MissingClaim("jti"))),
         ("expired", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1799999970}"#),
             |e| matches!(e, Error::Expired { .. })),
+        // Found by the `verify` fuzz target: members of a nested object
+        // were taken for the token's own registered claims.
+        ("expired, a later exp nested", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1799999970,"x":{"exp":1800000300}}"#),
+            |e| matches!(e, Error::Expired { .. })),
+        ("exp only nested", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","x":{"exp":1800000300}}"#),
+            |e| matches!(e, Error::MissingClaim("exp"))),
+        ("wrong issuer, the right one nested", with_claims(r#"{"iss":"evil","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"x":{"iss":"passcard"}}"#),
+            |e| matches!(e, Error::WrongIssuer)),
+        ("audience only nested", with_claims(r#"{"iss":"passcard","sub":"42","jti":"j","exp":1800000300,"x":[{"aud":"passcard"}]}"#),
+            |e| matches!(e, Error::MissingClaim("aud"))),
         ("not yet valid", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"nbf":1800000031}"#),
             |e| matches!(e, Error::NotYetValid { .. })),
         ("issued in the future", with_claims(r#"{"iss":"passcard","aud":"passcard","sub":"42","jti":"j","exp":1800000300,"iat":1800000031}"#),
