@@ -119,6 +119,18 @@ fn keygen_writes_private_jwks_for_every_algorithm() {
         out.contains("PASSCARD_SECRET=") && out.contains("PASSCARD_SECRET_ALG=HS512"),
         "{out}"
     );
+    // A kid a verifier's size limit could not carry is refused, in a sentence.
+    let long = "k".repeat(257);
+    let o = passcard(&["keygen", "--kid", &long], &[], None);
+    assert_ne!(code(&o), 0);
+    assert!(stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("--kid is longer than 256 bytes"),
+        "{}",
+        stderr(&o)
+    );
+    let o = passcard(&["keygen", "--kid", &long[1..]], &[], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
     // Asymmetric keys default to JWK and refuse the env format.
     let o = passcard(&["keygen", "--alg", "EdDSA"], &[], None);
     assert!(stdout(&o).contains("\"OKP\""));

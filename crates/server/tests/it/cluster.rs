@@ -19,15 +19,36 @@ const PUSHED_WITHIN: Duration = Duration::from_millis(250);
 /// An instance on `schema` signing with `key_file`, following the log by
 /// push only (the safety poll is an hour).
 async fn instance(schema: &TempSchema, key_file: &std::path::Path, clock: &ManualClock) -> TestApp {
-    let (url, key) = (schema.url().to_owned(), key_file.to_owned());
-    // The matrix's SQLite store is replaced by the shared schema.
+    follower(
+        schema.url(),
+        key_file,
+        clock,
+        Duration::from_secs(3600),
+        None,
+    )
+    .await
+}
+
+/// An instance on the PostgreSQL database at `url`, signing with
+/// `key_file` and following the revocation log (safety poll every `poll`,
+/// optionally failing closed past `max_lag`).
+pub(crate) async fn follower(
+    url: &str,
+    key_file: &std::path::Path,
+    clock: &ManualClock,
+    poll: Duration,
+    max_lag: Option<Duration>,
+) -> TestApp {
+    let (url, key) = (url.to_owned(), key_file.to_owned());
+    // The matrix's SQLite store is replaced by the shared database.
     Setup::new(Kind::SqliteToken)
         .clock(clock)
         .follow()
         .config(move |c| {
             c.storage.database_url = url;
             c.keys.source = Some(KeySource::File(key));
-            c.revocation.poll = Duration::from_secs(3600);
+            c.revocation.poll = poll;
+            c.revocation.max_lag = max_lag;
         })
         .start()
         .await

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use passcard::config::{KeySource, Mode, SessionSettings};
+use passcard::config::{Mode, SessionSettings};
 use passcard_jwt::{Algorithm, SigningKey};
 use passcard_testkit::{
     Answer, Cred, Kind, ManualClock, PASSWORD, PgServer, RedisServer, Setup, TempDir, TestApp,
@@ -348,20 +348,7 @@ async fn pg_instance(
     clock: &ManualClock,
     max_lag: Option<Duration>,
 ) -> Arc<TestApp> {
-    let (url, key) = (url.to_owned(), key_file.to_owned());
-    Arc::new(
-        Setup::new(Kind::SqliteToken)
-            .clock(clock)
-            .follow()
-            .config(move |c| {
-                c.storage.database_url = url;
-                c.keys.source = Some(KeySource::File(key));
-                c.revocation.poll = POLL;
-                c.revocation.max_lag = max_lag;
-            })
-            .start()
-            .await,
-    )
+    Arc::new(crate::cluster::follower(url, key_file, clock, POLL, max_lag).await)
 }
 
 /// Ends the backends of the instances whose query is a LISTEN; returns
