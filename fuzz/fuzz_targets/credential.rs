@@ -39,12 +39,7 @@ fuzz_target!(|data: &[u8]| {
 /// Header lines: `Name: value`; lines that are not a header are skipped.
 fn parse(data: &[u8]) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    for line in data.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii_start());
+    for (name, value) in passcard_fuzz::header_lines(data) {
         if let (Ok(name), Ok(value)) =
             (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
         {

@@ -51,12 +51,7 @@ fuzz_target!(|data: &[u8]| {
 fn parse(data: &[u8]) -> (Vec<IpNet>, HeaderMap) {
     let mut trusted = None;
     let mut headers = HeaderMap::new();
-    for line in data.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii_start());
+    for (name, value) in passcard_fuzz::header_lines(data) {
         if trusted.is_none() && name.eq_ignore_ascii_case(b"trusted") {
             trusted = std::str::from_utf8(value)
                 .ok()
