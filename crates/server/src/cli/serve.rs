@@ -10,9 +10,9 @@ use clap::{ArgAction, Args, ValueEnum};
 
 use super::{DataArgs, KeyArgs};
 use crate::config::{
-    AccountPolicy, Config, ForwardedHeader, HttpSettings, IpNet, KeyConfig, KeySource, Mode,
-    RevocationSettings, Secret, ServiceAccess, SessionSettings, SiteOrigin, TokenPolicy, defaults,
-    parse_list, redact_url,
+    AccountPolicy, Config, ForwardedHeader, HttpSettings, IpNet, KeyConfig, KeySource,
+    MetricsAccess, Mode, RevocationSettings, Secret, ServiceAccess, SessionSettings, SiteOrigin,
+    TokenPolicy, defaults, parse_list, redact_url,
 };
 use crate::human::HumanDuration;
 
@@ -103,7 +103,7 @@ pub(crate) struct ServeArgs {
     /// --service-client-id); at least 32 characters. Read from the
     /// environment only (PASSCARD_SERVICE_TOKEN, or the older
     /// PASSCARD_FEED_TOKEN); both endpoints are off without it.
-    #[arg(skip = service_token_from_env())]
+    #[arg(skip = secret_from_env(&["PASSCARD_SERVICE_TOKEN", "PASSCARD_FEED_TOKEN"]))]
     service_token: Option<Secret>,
     /// The OAuth client id that goes with the service credential (HTTP
     /// Basic or client_secret_post at /oauth/introspect).
@@ -148,6 +148,16 @@ pub(crate) struct ServeArgs {
     /// backlog [default: 1024, or half the open-file limit if lower].
     #[arg(long, env = "PASSCARD_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// A request whose body has not arrived whole within this of its head
+    /// is answered 408 and its connection closed (slow or stalled bodies).
+    #[arg(long, env = "PASSCARD_BODY_TIMEOUT", default_value_t = HumanDuration(defaults::BODY_TIMEOUT))]
+    body_timeout: HumanDuration,
+    /// Every request is answered within this of its head (408 while its
+    /// body is still arriving, 503 when the server is the one taking too
+    /// long); the revocation event stream is exempt. At least
+    /// --body-timeout.
+    #[arg(long, env = "PASSCARD_REQUEST_TIMEOUT", default_value_t = HumanDuration(defaults::REQUEST_TIMEOUT))]
+    request_timeout: HumanDuration,
     /// How long a shutdown (SIGTERM, SIGINT) waits for requests in flight;
     /// the revocation event streams end at once.
     #[arg(long, env = "PASSCARD_SHUTDOWN_TIMEOUT", default_value_t = HumanDuration(defaults::SHUTDOWN_TIMEOUT))]
@@ -174,13 +184,45 @@ pub(crate) struct ServeArgs {
     /// X-Passcard-CSRF header [default: the request's own Host].
     #[arg(long, env = "PASSCARD_PUBLIC_URL")]
     public_url: Option<SiteOrigin>,
-    /// Mark cookies `Secure`, named `__Host-`/`__Secure-` (the access and
-    /// refresh cookies, the session cookie). Browsers accept Secure cookies
-    /// from http://localhost and 127.0.0.1, so turn it off only for plain
-    /// HTTP on another host, in development (warned about at start).
+    /// Mark cookies `Secure`, named `__Host-` (the access, refresh,
+    /// session and device cookies), and without --public-url accept an
+    /// unsafe request's `Origin` only over https (or from a loopback
+    /// host). Browsers accept Secure cookies from http://localhost and
+    /// 127.0.0.1, so turn it off only for plain HTTP on another host, in
+    /// development (warned about at start).
     #[arg(long, env = "PASSCARD_COOKIE_SECURE", default_value_t = defaults::COOKIE_SECURE,
           action = ArgAction::Set)]
     cookie_secure: bool,
+    /// Send `Strict-Transport-Security: max-age=<this>` on every answer,
+    /// e.g. 365d or 31536000 (seconds): only once the server is reached
+    /// over HTTPS alone, at a host of its own [default: off].
+    #[arg(long, env = "PASSCARD_HSTS", value_parser = hsts_max_age)]
+    hsts: Option<HumanDuration>,
+    /// Refuse (400) a cookie-authenticated GET /v1/verify that does not say
+    /// the method of the request it asks about (X-Original-Method or
+    /// X-Forwarded-Method), so a cross-site POST cannot pass as a GET.
+    /// Turn it off only for a proxy that cannot send either header.
+    #[arg(long, env = "PASSCARD_VERIFY_REQUIRE_METHOD", default_value_t = defaults::VERIFY_REQUIRES_METHOD,
+          action = ArgAction::Set)]
+    verify_require_method: bool,
+    /// Serve /metrics only on this address, on a listener of its own, and
+    /// not on --listen [default: on --listen].
+    #[arg(long, env = "PASSCARD_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// A Bearer token /metrics requires (at least 32 characters; make one
+    /// with `passcard keygen`). Read from the environment only
+    /// (PASSCARD_METRICS_TOKEN) [default: none].
+    #[arg(skip = secret_from_env(&["PASSCARD_METRICS_TOKEN"]))]
+    metrics_token: Option<Secret>,
+    /// Logins (refresh families, or sessions) one user may hold at once; a
+    /// new login past it ends the oldest.
+    #[arg(long, env = "PASSCARD_MAX_LOGINS_PER_USER", default_value_t = defaults::MAX_LOGINS_PER_USER)]
+    max_logins_per_user: u32,
+    /// Refresh rotations one login (a refresh family) may make per minute,
+    /// and as many revocations of its tokens through /oauth/revoke, counted
+    /// apart; past it, 429 with Retry-After (the token stays good).
+    #[arg(long, env = "PASSCARD_LOGIN_WRITES_PER_MINUTE", default_value_t = defaults::LOGIN_WRITES_PER_MINUTE)]
+    login_writes_per_minute: u32,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "PASSCARD_LOG", default_value = "info")]
     log: String,
@@ -189,13 +231,23 @@ pub(crate) struct ServeArgs {
     log_format: LogFormat,
 }
 
-/// `PASSCARD_SERVICE_TOKEN`, or the name it had first,
-/// `PASSCARD_FEED_TOKEN`.
-fn service_token_from_env() -> Option<Secret> {
-    ["PASSCARD_SERVICE_TOKEN", "PASSCARD_FEED_TOKEN"]
+/// The first of these environment variables that is set and not empty
+/// (`PASSCARD_SERVICE_TOKEN`, or the name it had first,
+/// `PASSCARD_FEED_TOKEN`).
+fn secret_from_env(names: &[&str]) -> Option<Secret> {
+    names
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|t| !t.is_empty()))
         .map(Secret)
+}
+
+/// `--hsts`: a duration (`365d`) or whole seconds (`31536000`), as
+/// `max-age` is usually written.
+fn hsts_max_age(s: &str) -> Result<HumanDuration, String> {
+    match s.trim().parse::<u64>() {
+        Ok(secs) => Ok(HumanDuration(std::time::Duration::from_secs(secs))),
+        Err(_) => s.parse(),
+    }
 }
 
 /// Authentication model.
@@ -282,6 +334,8 @@ impl ServeArgs {
                 .unwrap_or_else(|| defaults::registration_hash_concurrency(hash_concurrency))
                 .max(1),
             password_grant: self.password_grant,
+            max_logins_per_user: self.max_logins_per_user,
+            login_writes_per_minute: self.login_writes_per_minute,
         };
         config.revocation = RevocationSettings {
             poll: self.revocation_poll.0,
@@ -291,9 +345,15 @@ impl ServeArgs {
             token: self.service_token.clone(),
             client_id: self.service_client_id.clone(),
         };
+        config.metrics = MetricsAccess {
+            listen: self.metrics_listen,
+            token: self.metrics_token.clone(),
+        };
         config.mode = mode;
         config.http = HttpSettings {
             header_timeout: self.header_timeout.0,
+            body_timeout: self.body_timeout.0,
+            request_timeout: self.request_timeout.0,
             max_connections: self
                 .max_connections
                 .unwrap_or_else(defaults::max_connections),
@@ -305,6 +365,8 @@ impl ServeArgs {
             },
             public_url: self.public_url.clone(),
             cookie_secure: self.cookie_secure,
+            hsts: self.hsts.map(|d| d.0),
+            verify_requires_method: self.verify_require_method,
         };
         config.verify_cache = self.verify_cache.min(defaults::MAX_VERIFY_CACHE);
         config.check()?;

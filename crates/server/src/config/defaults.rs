@@ -30,6 +30,10 @@ pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const REGISTRATIONS_PER_ADDRESS: u32 = 10;
 /// `PASSCARD_REGISTRATION_WINDOW`.
 pub const REGISTRATION_WINDOW: Duration = Duration::from_secs(3600);
+/// `PASSCARD_MAX_LOGINS_PER_USER`.
+pub const MAX_LOGINS_PER_USER: u32 = 100;
+/// `PASSCARD_LOGIN_WRITES_PER_MINUTE`.
+pub const LOGIN_WRITES_PER_MINUTE: u32 = 30;
 /// `PASSCARD_REVOCATION_POLL`.
 pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
 /// `PASSCARD_VERIFY_CACHE`.
@@ -51,6 +55,12 @@ pub const COOKIE_SECURE: bool = true;
 
 /// `PASSCARD_HEADER_TIMEOUT`.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// `PASSCARD_BODY_TIMEOUT`.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// `PASSCARD_REQUEST_TIMEOUT`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// `PASSCARD_VERIFY_REQUIRE_METHOD`.
+pub const VERIFY_REQUIRES_METHOD: bool = true;
 /// `PASSCARD_SHUTDOWN_TIMEOUT`.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 

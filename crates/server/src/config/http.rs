@@ -12,6 +12,13 @@ pub struct HttpSettings {
     /// A client that has not sent a request's whole head within this is
     /// disconnected; an idle keep-alive connection is closed after it.
     pub header_timeout: Duration,
+    /// A request whose body has not arrived whole within this of its head
+    /// is answered 408 and its connection closed.
+    pub body_timeout: Duration,
+    /// Every request (the revocation event stream aside) is answered
+    /// within this of its head: 408 while its body is still arriving, 503
+    /// once the server is the one taking too long.
+    pub request_timeout: Duration,
     /// Connections served at once; past it, new ones wait in the listen
     /// backlog.
     pub max_connections: usize,
@@ -25,9 +32,16 @@ pub struct HttpSettings {
     /// an unsafe cookie-authenticated request from it needs no CSRF header.
     /// Without it, the origin is the request's own `Host`.
     pub public_url: Option<SiteOrigin>,
-    /// Mark cookies `Secure` (and give them the `__Host-` / `__Secure-`
-    /// names): off only for plain-HTTP development on a non-local host.
+    /// Mark cookies `Secure` (and give them the `__Host-` names): off only
+    /// for plain-HTTP development on a non-local host.
     pub cookie_secure: bool,
+    /// `Strict-Transport-Security: max-age=…` on every answer (off by
+    /// default): for a server reached only over HTTPS.
+    pub hsts: Option<Duration>,
+    /// Whether a cookie-authenticated `GET /v1/verify` must name the
+    /// method of the request it asks about (`X-Original-Method` or
+    /// `X-Forwarded-Method`); off only for a proxy that cannot send it.
+    pub verify_requires_method: bool,
 }
 
 /// The header a trusted proxy names the client in.
@@ -43,12 +57,16 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             header_timeout: defaults::HEADER_TIMEOUT,
+            body_timeout: defaults::BODY_TIMEOUT,
+            request_timeout: defaults::REQUEST_TIMEOUT,
             max_connections: defaults::max_connections(),
             shutdown_timeout: defaults::SHUTDOWN_TIMEOUT,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::XForwardedFor,
             public_url: None,
             cookie_secure: defaults::COOKIE_SECURE,
+            hsts: None,
+            verify_requires_method: defaults::VERIFY_REQUIRES_METHOD,
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct Config {
     pub revocation: RevocationSettings,
     /// How other services authenticate to passcard.
     pub services: ServiceAccess,
+    /// Where `/metrics` is served and who may read it.
+    pub metrics: MetricsAccess,
     /// Stateless tokens, or server-side sessions with their settings.
     pub mode: Mode,
     /// The HTTP edge: connections, timeouts, proxies.
@@ -112,6 +114,12 @@ pub struct AccountPolicy {
     /// Whether the OAuth token endpoint takes `grant_type=password` (off:
     /// OAuth 2.1 drops it).
     pub password_grant: bool,
+    /// Logins (refresh families, or sessions) one user may hold at once;
+    /// a new login past it ends the oldest.
+    pub max_logins_per_user: u32,
+    /// Refresh rotations one login (a refresh family) may make per minute,
+    /// and as many revocations through `/oauth/revoke`, counted apart.
+    pub login_writes_per_minute: u32,
 }
 
 /// How revocations are followed and published.
@@ -136,6 +144,17 @@ pub struct ServiceAccess {
     pub token: Option<Secret>,
     /// The OAuth client id the credential goes with.
     pub client_id: String,
+}
+
+/// Where `/metrics` is served and who may read it.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct MetricsAccess {
+    /// Serve `/metrics` only on this address (a listener of its own),
+    /// not on the API's.
+    pub listen: Option<SocketAddr>,
+    /// Require `Authorization: Bearer <token>` to read `/metrics`.
+    pub token: Option<Secret>,
 }
 
 impl Default for ServiceAccess {
@@ -240,6 +259,8 @@ impl Default for AccountPolicy {
                 hash_concurrency,
             ),
             password_grant: false,
+            max_logins_per_user: defaults::MAX_LOGINS_PER_USER,
+            login_writes_per_minute: defaults::LOGIN_WRITES_PER_MINUTE,
         }
     }
 }
@@ -281,6 +302,7 @@ impl Config {
             accounts: AccountPolicy::default(),
             revocation: RevocationSettings::default(),
             services: ServiceAccess::default(),
+            metrics: MetricsAccess::default(),
             mode: Mode::Token,
             http: HttpSettings::default(),
             verify_cache: defaults::VERIFY_CACHE,
@@ -296,6 +318,9 @@ impl Config {
         if t.refresh_ttl <= t.access_ttl {
             return Err(ConfigError::RefreshTtl);
         }
+        if t.refresh_reuse_interval < Duration::from_secs(1) {
+            return Err(ConfigError::RefreshReuseInterval);
+        }
         if let Mode::Session(s) = &self.mode {
             s.check()?;
         }
@@ -304,6 +329,15 @@ impl Config {
         }
         if self.accounts.registrations_per_address == 0 {
             return Err(ConfigError::RegistrationsPerAddress);
+        }
+        if self.accounts.max_logins_per_user == 0 {
+            return Err(ConfigError::MaxLoginsPerUser);
+        }
+        if self.accounts.login_writes_per_minute == 0 {
+            return Err(ConfigError::LoginWritesPerMinute);
+        }
+        if self.metrics.token.as_ref().is_some_and(|t| t.0.len() < 32) {
+            return Err(ConfigError::MetricsToken);
         }
         if self.services.token.as_ref().is_some_and(|t| t.0.len() < 32) {
             return Err(ConfigError::ServiceToken);
@@ -322,6 +356,15 @@ impl Config {
         }
         if self.http.header_timeout.is_zero() {
             return Err(ConfigError::HeaderTimeout);
+        }
+        if self.http.body_timeout.is_zero() {
+            return Err(ConfigError::BodyTimeout);
+        }
+        if self.http.request_timeout < self.http.body_timeout {
+            return Err(ConfigError::RequestTimeout);
+        }
+        if self.http.hsts.is_some_and(|d| d.is_zero()) {
+            return Err(ConfigError::Hsts);
         }
         Ok(())
     }
@@ -369,6 +412,12 @@ pub enum ConfigError {
     /// Refresh tokens would die before access tokens.
     #[error("PASSCARD_REFRESH_TTL must be longer than PASSCARD_ACCESS_TTL")]
     RefreshTtl,
+    /// A retried rotation (its answer lost after the store committed)
+    /// would be taken for theft and end the login.
+    #[error(
+        "PASSCARD_REFRESH_REUSE_INTERVAL must be at least 1s: a client retrying a refresh whose answer it lost would otherwise be logged out as a thief"
+    )]
+    RefreshReuseInterval,
     /// Session lifetimes out of order.
     #[error("PASSCARD_SESSION_TTL must be at least PASSCARD_SESSION_IDLE, which must be positive")]
     SessionTtl,
@@ -383,6 +432,17 @@ pub enum ConfigError {
         "PASSCARD_REGISTRATIONS_PER_ADDRESS must be at least 1 (close registration with PASSCARD_OPEN_REGISTRATION=false)"
     )]
     RegistrationsPerAddress,
+    /// No login could ever be kept.
+    #[error("PASSCARD_MAX_LOGINS_PER_USER must be at least 1")]
+    MaxLoginsPerUser,
+    /// No refresh could ever happen.
+    #[error("PASSCARD_LOGIN_WRITES_PER_MINUTE must be at least 1")]
+    LoginWritesPerMinute,
+    /// A guessable metrics token.
+    #[error(
+        "PASSCARD_METRICS_TOKEN must be at least 32 characters; make one with `passcard keygen`"
+    )]
+    MetricsToken,
     /// A guessable service token.
     #[error(
         "PASSCARD_SERVICE_TOKEN (or PASSCARD_FEED_TOKEN) must be at least 32 characters; make one with `passcard keygen`"
@@ -400,6 +460,15 @@ pub enum ConfigError {
     /// Every request would time out.
     #[error("PASSCARD_HEADER_TIMEOUT must be positive")]
     HeaderTimeout,
+    /// Every request with a body would time out.
+    #[error("PASSCARD_BODY_TIMEOUT must be positive")]
+    BodyTimeout,
+    /// The whole request would end before its body may.
+    #[error("PASSCARD_REQUEST_TIMEOUT must be at least PASSCARD_BODY_TIMEOUT")]
+    RequestTimeout,
+    /// An HSTS header that tells browsers nothing.
+    #[error("PASSCARD_HSTS must be a positive duration (e.g. 365d), or unset for none")]
+    Hsts,
     /// An oversized cache.
     #[error("PASSCARD_VERIFY_CACHE must be at most 1048576")]
     VerifyCache,

@@ -3,6 +3,7 @@
 
 mod client;
 mod cookie;
+mod deadline;
 mod edge;
 mod error;
 mod extract;

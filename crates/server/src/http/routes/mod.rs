@@ -10,6 +10,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
+use super::deadline::{DeadlineLayer, STREAM_PATH};
 use super::edge::EdgeLayer;
 use super::error::ApiError;
 use super::state::AppState;
@@ -30,7 +31,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/users/{id}/role", put(admin::set_role))
         .route("/v1/users/{id}/ban", post(admin::ban))
         .route("/v1/revocations", get(feed::revocations))
-        .route("/v1/revocations/stream", get(feed::stream))
+        .route(STREAM_PATH, get(feed::stream))
         .route("/.well-known/jwks.json", get(meta::jwks))
         .route(
             "/.well-known/oauth-authorization-server",
@@ -47,6 +48,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Bodies read within the body timeout, answers within the request
+        // timeout.
+        .layer(DeadlineLayer::new(
+            state.config.http.body_timeout,
+            state.config.http.request_timeout,
+            MAX_BODY,
+        ))
         // Counting, nosniff on every answer, no-store on identity answers.
         .layer(EdgeLayer::new(state.clone()))
         .with_state(state)
