@@ -1,8 +1,10 @@
 //! What every answer gets, in one layer instead of several: the request
-//! counted by route and status, `X-Content-Type-Options: nosniff`, and on
-//! the answers that carry a token or say who the caller is,
-//! `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 5.1). One
-//! hand-written service: no boxing, no cloned route per layer.
+//! counted by route and status, `X-Content-Type-Options: nosniff`,
+//! `Strict-Transport-Security` when configured, and on every answer of the
+//! API and the OAuth endpoints (under `/v1/` and `/oauth/`, which carry
+//! tokens, claims or user names), `Cache-Control: no-store` and `Pragma:
+//! no-cache` (RFC 6749 5.1). One hand-written service: no boxing, no cloned
+//! route per layer.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,18 +18,22 @@ use tower::{Layer, Service};
 
 use super::state::AppState;
 
-/// Routes whose answers (errors included) no cache may keep.
-const IDENTITY: [&str; 4] = ["/v1/login", "/v1/refresh", "/v1/me", "/v1/verify"];
+/// Paths under which no answer (errors included) may be kept by a cache.
+const PRIVATE: [&str; 2] = ["/v1/", "/oauth/"];
 
 /// The layer; see the module's documentation.
 #[derive(Clone)]
 pub(crate) struct EdgeLayer {
     state: AppState,
+    hsts: Option<HeaderValue>,
 }
 
 impl EdgeLayer {
     pub(crate) fn new(state: AppState) -> Self {
-        Self { state }
+        let hsts = state.config.http.hsts.and_then(|max_age| {
+            HeaderValue::from_str(&format!("max-age={}", max_age.as_secs())).ok()
+        });
+        Self { state, hsts }
     }
 }
 
@@ -38,6 +44,7 @@ impl<S> Layer<S> for EdgeLayer {
         Edge {
             inner,
             state: self.state.clone(),
+            hsts: self.hsts.clone(),
         }
     }
 }
@@ -47,6 +54,7 @@ impl<S> Layer<S> for EdgeLayer {
 pub(crate) struct Edge<S> {
     inner: S,
     state: AppState,
+    hsts: Option<HeaderValue>,
 }
 
 impl<S> Service<Request> for Edge<S>
@@ -64,13 +72,13 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         // The matched route, never the raw path (which could carry anything).
         let route = req.extensions().get::<MatchedPath>().cloned();
-        let identity = route
-            .as_ref()
-            .is_some_and(|r| IDENTITY.contains(&r.as_str()));
+        let path = req.uri().path();
+        let private = PRIVATE.iter().any(|p| path.starts_with(p));
         EdgeFuture {
             inner: self.inner.call(req),
             route,
-            identity,
+            private,
+            hsts: self.hsts.clone(),
             state: self.state.clone(),
         }
     }
@@ -82,7 +90,8 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         route: Option<MatchedPath>,
-        identity: bool,
+        private: bool,
+        hsts: Option<HeaderValue>,
         state: AppState,
     }
 }
@@ -98,9 +107,12 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for EdgeFuture<F> 
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
-        if *this.identity {
+        if *this.private {
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        }
+        if let Some(hsts) = this.hsts.take() {
+            h.insert(header::STRICT_TRANSPORT_SECURITY, hsts);
         }
         this.state.metrics.request(
             this.route.as_ref().map_or("unmatched", MatchedPath::as_str),

@@ -6,6 +6,8 @@ use serde_json::json;
 crate::contract::contract!(
     every: [
         every_answer_says_nosniff_and_identity_answers_are_not_stored,
+        no_answer_under_the_api_or_oauth_may_be_stored,
+        hsts_is_sent_only_when_configured,
         a_wrong_method_is_a_405_problem,
         bad_input_is_named_never_echoed,
     ],
@@ -56,6 +58,76 @@ async fn every_answer_says_nosniff_and_identity_answers_are_not_stored(setup: Se
     ] {
         let a = app.get(path).send().await;
         assert_eq!(a.header("x-content-type-options"), "nosniff", "{path}");
+    }
+}
+
+/// Issue 19: `GET /v1/users` (which lists user names) was cacheable; every
+/// answer under `/v1/` and `/oauth/`, errors and unknown paths included,
+/// must say no-store.
+async fn no_answer_under_the_api_or_oauth_may_be_stored(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("root", "admin").await;
+    let alice = app.seed("alice", "user").await;
+    let root = app.login("root").await.cred;
+    let form = |path: &str| {
+        app.post(path)
+            .body("application/x-www-form-urlencoded", "token=x")
+    };
+    let answers = vec![
+        ("user list", app.get("/v1/users").auth(&root).send().await),
+        ("user list refused", app.get("/v1/users").send().await),
+        (
+            "register",
+            app.post("/v1/users")
+                .json(&json!({"username": "carol", "password": passcard_testkit::PASSWORD}))
+                .send()
+                .await,
+        ),
+        (
+            "set role",
+            app.put(&format!("/v1/users/{alice}/role"))
+                .auth(&root)
+                .json(&json!({"role": "user"}))
+                .send()
+                .await,
+        ),
+        ("revocations", app.get("/v1/revocations").send().await),
+        ("unknown api path", app.get("/v1/nothing-here").send().await),
+        ("oauth token", form("/oauth/token").send().await),
+        ("oauth revoke", form("/oauth/revoke").send().await),
+        ("oauth introspect", form("/oauth/introspect").send().await),
+        ("unknown oauth path", app.get("/oauth/nothing").send().await),
+        ("logout", app.logout(&root).await),
+    ];
+    for (what, a) in &answers {
+        assert_not_stored(a, what);
+    }
+    // What is public stays cacheable.
+    let jwks = app.get("/.well-known/jwks.json").send().await;
+    assert_eq!(jwks.header("cache-control"), "public, max-age=300");
+}
+
+async fn hsts_is_sent_only_when_configured(setup: Setup) {
+    let kind = setup.kind();
+    let plain = Setup::new(kind).start().await;
+    for path in ["/healthz", "/v1/me", "/"] {
+        let a = plain.get(path).send().await;
+        assert!(
+            a.headers.get("strict-transport-security").is_none(),
+            "{path}: HSTS is off by default"
+        );
+    }
+    let app = setup
+        .config(|c| c.http.hsts = Some(std::time::Duration::from_secs(31_536_000)))
+        .start()
+        .await;
+    for path in ["/healthz", "/v1/me", "/", "/nope"] {
+        let a = app.get(path).send().await;
+        assert_eq!(
+            a.header("strict-transport-security"),
+            "max-age=31536000",
+            "{path}"
+        );
     }
 }
 
