@@ -73,7 +73,7 @@ pub use layer::{PasscardLayer, PasscardService};
 pub use rejection::Rejection;
 #[cfg(feature = "remote")]
 pub use remote::{
-    Discovered, DiscoveryError, JwksBuilder, RemoteJwks, RevocationFeed, ServerMetadata,
+    Discovered, Discovery, DiscoveryError, JwksBuilder, RemoteJwks, RevocationFeed, ServerMetadata,
     from_issuer,
 };
 pub use revocation::{RevocationCheck, RevocationList, Revoked};

@@ -5,7 +5,7 @@ mod discovery;
 mod feed;
 mod jwks;
 
-pub use discovery::{Discovered, DiscoveryError, ServerMetadata, from_issuer};
+pub use discovery::{Discovered, Discovery, DiscoveryError, ServerMetadata, from_issuer};
 pub use feed::RevocationFeed;
 #[cfg(fuzzing)]
 pub(crate) use feed::apply_page;

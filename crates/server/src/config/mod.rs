@@ -371,6 +371,38 @@ impl Config {
 }
 
 impl Config {
+    /// The origin the URLs of the OAuth and OpenID documents are built on:
+    /// `PASSCARD_PUBLIC_URL`, else the issuer when it is an origin
+    /// (`https://auth.example.com`); `None` when neither says where passcard
+    /// lives (the documents are then not served: a URL built on the
+    /// request's `Host` could send resource servers anywhere, plain HTTP
+    /// included).
+    pub fn public_base(&self) -> Option<String> {
+        if let Some(url) = &self.http.public_url {
+            return Some(url.as_str().to_owned());
+        }
+        self.tokens
+            .issuer
+            .parse::<SiteOrigin>()
+            .ok()
+            .map(|origin| origin.as_str().to_owned())
+    }
+
+    /// What an operator should know at start about settings that switch
+    /// something off, and which setting turns it on.
+    pub fn notes(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.public_base().is_none() {
+            out.push(
+                "the OAuth and OpenID metadata (/.well-known/oauth-authorization-server, \
+                 /.well-known/openid-configuration) are not served: set PASSCARD_PUBLIC_URL to \
+                 the origin clients reach this server at (or PASSCARD_ISSUER to that https origin) \
+                 to serve them",
+            );
+        }
+        out
+    }
+
     /// Settings that work but that an operator should hear about at start.
     pub fn warnings(&self) -> Vec<&'static str> {
         let mut out = Vec::new();

@@ -48,6 +48,9 @@ impl AppState {
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
+        for note in config.notes() {
+            tracing::info!("{note}");
+        }
         let auth = Auth::open(&config, clock.clone()).await?;
         let t = &config.tokens;
         let mut verifier = Verifier::new(

@@ -153,3 +153,45 @@ async fn passcard_axum_finds_the_keys_from_the_issuer_and_checks_it() {
         Err(passcard_axum::DiscoveryError::BadIssuer(_))
     ));
 }
+
+/// Issue 19: metadata that sends a resource server for the keys to
+/// another origin is refused unless the caller allows that origin.
+#[tokio::test]
+async fn passcard_axum_refuses_keys_on_another_origin_unless_allowed() {
+    let keys = TempDir::new("interop-keys");
+    let (s, keys_at) = issuer_server(&keys).await;
+    // An issuer of its own whose metadata names the passcard server's
+    // JWKS (another origin: another port).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let metadata = serde_json::json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{keys_at}/.well-known/jwks.json"),
+    });
+    let app = axum::Router::new().route(
+        "/.well-known/oauth-authorization-server",
+        axum::routing::get(move || {
+            let m = metadata.clone();
+            async move { axum::Json(m) }
+        }),
+    );
+    let served = tokio::spawn(async move { axum::serve(listener, app).await });
+    match passcard_axum::from_issuer(&issuer).await {
+        Err(passcard_axum::DiscoveryError::ForeignJwksUri {
+            found,
+            issuer_origin,
+        }) => assert_eq!((found, issuer_origin), (keys_at.clone(), issuer.clone())),
+        other => panic!("{other:?}"),
+    }
+    let found = passcard_axum::Discovery::new(issuer.as_str())
+        .allow_jwks_origin(keys_at.as_str())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(
+        found.metadata.jwks_uri,
+        format!("{keys_at}/.well-known/jwks.json")
+    );
+    drop(s);
+    served.abort();
+}

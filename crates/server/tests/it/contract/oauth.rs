@@ -11,7 +11,10 @@ use serde_json::json;
 use super::FEED_TOKEN;
 
 crate::contract::contract!(
-    every: [metadata_says_what_is_offered_and_where],
+    every: [
+        metadata_says_what_is_offered_and_where,
+        metadata_is_never_built_from_the_host_asked,
+    ],
     tokens: [
         the_token_endpoint_rotates_refresh_tokens_per_rfc_6749,
         token_endpoint_errors_are_oauth_errors,
@@ -121,22 +124,81 @@ async fn metadata_says_what_is_offered_and_where(setup: Setup) {
     let oidc = app.get("/.well-known/openid-configuration").send().await;
     assert_eq!(oidc.body, m.body);
     // Without a service credential there is no introspection to offer.
-    let plain = Setup::new(app.kind()).start().await;
+    let plain = Setup::new(app.kind())
+        .config(|c| c.http.public_url = Some("https://auth.example.com".parse().unwrap()))
+        .start()
+        .await;
     let m = plain
         .get("/.well-known/oauth-authorization-server")
         .send()
         .await;
+    assert_eq!(m.status, StatusCode::OK);
     assert!(m.body.get("introspection_endpoint").is_none());
-    // Without a public URL, the URLs are built on the host asked.
-    let m = plain
-        .get("/.well-known/oauth-authorization-server")
-        .header("host", "127.0.0.1:8080")
+    // An issuer that is an origin says where passcard lives by itself.
+    let origin = Setup::new(app.kind())
+        .config(|c| c.tokens.issuer = "https://id.example.org".to_owned())
+        .start()
+        .await;
+    let m = origin
+        .get("/.well-known/openid-configuration")
+        .header("host", "evil.example")
         .send()
         .await;
     assert_eq!(
         m.body["jwks_uri"],
-        "http://127.0.0.1:8080/.well-known/jwks.json"
+        "https://id.example.org/.well-known/jwks.json"
     );
+}
+
+/// Issue 19: without PASSCARD_PUBLIC_URL and with an issuer that is not a
+/// bare origin, the documents were built on the request's `Host` (plain
+/// `http://`, whatever host was asked) and served as cacheable. Now they
+/// are not served at all: a URL is never built from `Host`.
+async fn metadata_is_never_built_from_the_host_asked(setup: Setup) {
+    let kind = setup.kind();
+    for issuer in ["passcard", "https://auth.example.com/t"] {
+        let app = Setup::new(kind)
+            .config(move |c| c.tokens.issuer = issuer.to_owned())
+            .start()
+            .await;
+        for path in [
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/openid-configuration",
+        ] {
+            let m = app.get(path).header("host", "127.0.0.1:8080").send().await;
+            m.assert_problem(StatusCode::NOT_FOUND, "not-found");
+            assert!(!m.text.contains("127.0.0.1"), "{issuer} {path}: {}", m.text);
+            assert_ne!(m.header("cache-control"), "public, max-age=300");
+        }
+        assert!(
+            app.state
+                .config
+                .notes()
+                .iter()
+                .any(|n| n.contains("PASSCARD_PUBLIC_URL")),
+            "the start-up line says which setting serves them"
+        );
+    }
+    // A public URL serves them for that issuer, on the public URL.
+    let app = setup
+        .config(|c| {
+            c.tokens.issuer = "https://auth.example.com/t".to_owned();
+            c.http.public_url = Some("https://auth.example.com".parse().unwrap());
+        })
+        .start()
+        .await;
+    let m = app
+        .get("/.well-known/oauth-authorization-server")
+        .header("host", "127.0.0.1:8080")
+        .send()
+        .await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+    assert_eq!(m.body["issuer"], "https://auth.example.com/t");
+    assert_eq!(
+        m.body["jwks_uri"],
+        "https://auth.example.com/.well-known/jwks.json"
+    );
+    assert!(app.state.config.notes().is_empty());
 }
 
 async fn the_token_endpoint_rotates_refresh_tokens_per_rfc_6749(setup: Setup) {
@@ -274,6 +336,7 @@ async fn the_password_grant_is_off_unless_enabled_and_then_limited(setup: Setup)
         .config(|c| {
             c.accounts.password_grant = true;
             c.accounts.login_max_failures = 2;
+            c.http.public_url = Some("https://auth.example.com".parse().unwrap());
         })
         .start()
         .await;

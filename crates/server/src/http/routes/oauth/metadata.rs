@@ -1,13 +1,23 @@
 //! Server metadata (RFC 8414), and the subset of OpenID Connect
 //! Discovery that applies (no ID tokens are promised).
+//!
+//! The URLs in it are built on where passcard says it lives
+//! ([`Config::public_base`](crate::config::Config::public_base):
+//! `PASSCARD_PUBLIC_URL`, or an issuer that is an origin), never on the
+//! request's `Host`: a document built from `Host` would name whatever
+//! host and scheme the request came with (`http://…` behind a proxy that
+//! ends TLS), and resource servers and caches keep it. Without either
+//! setting the documents are not served (404), and the server says so at
+//! start.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{INTROSPECT_PATH, REVOKE_PATH, TOKEN_PATH};
-use crate::config::{Mode, SiteOrigin};
+use crate::config::Mode;
+use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414) and
@@ -15,10 +25,11 @@ use crate::http::state::AppState;
 /// where.
 pub(in crate::http::routes) async fn metadata(
     State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Response {
+) -> Result<Response, ApiError> {
     let config = &state.config;
-    let base = public_base(&state, &headers);
+    let Some(base) = config.public_base() else {
+        return Err(ApiError::NotFound);
+    };
     let mut m = json!({
         "issuer": config.tokens.issuer,
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
@@ -51,7 +62,7 @@ pub(in crate::http::routes) async fn metadata(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    r
+    Ok(r)
 }
 
 /// The algorithms of the keys tokens may be signed with.
@@ -65,25 +76,4 @@ fn signing_algorithms(state: &AppState) -> Vec<String> {
     algs.sort();
     algs.dedup();
     algs
-}
-
-/// The origin endpoint URLs are built on: `PASSCARD_PUBLIC_URL`, else the
-/// issuer when it is an origin, else the host the request was sent to.
-fn public_base(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.http.public_url {
-        return url.as_str().to_owned();
-    }
-    if let Ok(origin) = state.config.tokens.issuer.parse::<SiteOrigin>() {
-        return origin.as_str().to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    format!("http://{host}")
 }
