@@ -7,19 +7,20 @@
 //! cookie, trimmed and unquoted, and refuses one sent twice; `credential`
 //! takes the one `Authorization` header, else the cookie; an unsafe
 //! request passes the same-site rule only with the CSRF header or the
-//! site's own `Origin`.
+//! site's own `Origin` (without a configured one: the `Host`'s, over https
+//! when cookies are Secure, loopback hosts aside).
 #![no_main]
 
-use axum::http::header::{AUTHORIZATION, COOKIE, ORIGIN};
+use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use libfuzzer_sys::fuzz_target;
-use passcard_axum::csrf::{CSRF_HEADER, SiteOrigin, same_site_proof};
+use passcard_axum::csrf::{CSRF_HEADER, Site, SiteOrigin, same_site_proof};
 use passcard_axum::{CookieError, Transport, bearer_token, cookie, credential};
 
 const NAMES: [&str; 4] = [
     "__Host-passcard_access",
     "passcard_access",
-    "passcard_session",
+    "__Host-passcard_session",
     "a",
 ];
 
@@ -144,18 +145,25 @@ fn check_credential(headers: &HeaderMap, name: Option<&str>) {
 }
 
 fn check_same_site(headers: &HeaderMap) {
-    let site: SiteOrigin = "https://auth.example.com".parse().expect("origin");
+    let origin: SiteOrigin = "https://auth.example.com".parse().expect("origin");
+    let site = Site::Origin(origin.clone());
     let origins: Vec<_> = headers.get_all(ORIGIN).iter().collect();
     let has_csrf = headers.contains_key(CSRF_HEADER);
     for method in [Method::POST, Method::DELETE, Method::PUT, Method::PATCH] {
-        if same_site_proof(&method, headers, Some(&site)) {
+        if same_site_proof(&method, headers, &site) {
             assert!(
-                has_csrf || (origins.len() == 1 && origins[0] == site.as_str()),
+                has_csrf || (origins.len() == 1 && origins[0] == origin.as_str()),
                 "an unsafe request passed without a proof"
             );
         }
-        if same_site_proof(&method, headers, None) {
-            assert!(has_csrf || origins.len() == 1, "passed without a proof");
+        for https_only in [true, false] {
+            if same_site_proof(&method, headers, &Site::RequestHost { https_only }) {
+                assert!(
+                    has_csrf
+                        || (origins.len() == 1 && host_origin(headers, origins[0], https_only)),
+                    "passed without a proof (https only: {https_only})"
+                );
+            }
         }
     }
     let original_unsafe = ["x-original-method", "x-forwarded-method"]
@@ -163,11 +171,43 @@ fn check_same_site(headers: &HeaderMap) {
         .flat_map(|n| headers.get_all(*n))
         .any(|v| !matches!(v.as_bytes().trim_ascii(), b"GET" | b"HEAD" | b"OPTIONS"));
     if !original_unsafe {
-        assert!(same_site_proof(&Method::GET, headers, Some(&site)));
-    } else if same_site_proof(&Method::GET, headers, Some(&site)) {
+        assert!(same_site_proof(&Method::GET, headers, &site));
+    } else if same_site_proof(&Method::GET, headers, &site) {
         assert!(
-            has_csrf || (origins.len() == 1 && origins[0] == site.as_str()),
+            has_csrf || (origins.len() == 1 && origins[0] == origin.as_str()),
             "a proxy's unsafe method passed without a proof"
         );
     }
+}
+
+/// The oracle for a site without a configured origin: `Origin` is
+/// `https://` + `Host`, or `http://` + `Host` where http is allowed (no
+/// Secure cookies) or the host is loopback (`localhost`, a name under it,
+/// a 127/8 address, `[::1]`).
+fn host_origin(headers: &HeaderMap, origin: &HeaderValue, https_only: bool) -> bool {
+    let (Some(host), Ok(origin)) = (
+        headers.get(HOST).and_then(|h| h.to_str().ok()),
+        origin.to_str(),
+    ) else {
+        return false;
+    };
+    let origin = origin.to_ascii_lowercase();
+    let host = host.to_ascii_lowercase();
+    if origin == format!("https://{host}") {
+        return true;
+    }
+    if origin != format!("http://{host}") {
+        return false;
+    }
+    if !https_only {
+        return true;
+    }
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h),
+    };
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name == "::1"
+        || name.split('.').next() == Some("127") && name.parse::<std::net::Ipv4Addr>().is_ok()
 }

@@ -9,8 +9,9 @@
 //! stricter. An unsafe request passes with the [`CSRF_HEADER`] (a page
 //! cannot add a custom header to a cross-origin request without CORS,
 //! which passcard never grants), or with an `Origin` equal to the site's
-//! origin ([`SiteOrigin`], or when none is configured, the request's own
-//! `Host`). Anything else, including `Origin: null` and no `Origin` at
+//! origin ([`Site`]: a configured [`SiteOrigin`], or when none is
+//! configured, the request's own `Host`, over https where cookies are
+//! Secure). Anything else, including `Origin: null` and no `Origin` at
 //! all, is refused.
 
 use std::fmt;
@@ -129,13 +130,44 @@ impl FromStr for SiteOrigin {
     }
 }
 
+/// Which `Origin` an unsafe cookie-authenticated request may come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Site {
+    /// The site's configured origin, and only it.
+    Origin(SiteOrigin),
+    /// No origin is configured: the host the request was sent to (its
+    /// `Host`), in any port-exact spelling. With `https_only` (the site's
+    /// cookies are `Secure`, so it is served over https) the `Origin` must
+    /// be `https://`, but for a loopback host (`localhost`, `127.0.0.1`,
+    /// `[::1]`), which browsers treat as secure over plain http: a page on
+    /// `http://` the same host is another, unprotected origin.
+    RequestHost {
+        /// Refuse `http://` origins but loopback ones.
+        https_only: bool,
+    },
+}
+
+impl Site {
+    /// The configured origin if there is one, else the request's host,
+    /// https only when cookies are Secure.
+    pub fn new(origin: Option<SiteOrigin>, secure_cookies: bool) -> Self {
+        match origin {
+            Some(origin) => Self::Origin(origin),
+            None => Self::RequestHost {
+                https_only: secure_cookies,
+            },
+        }
+    }
+}
+
 fn is_safe(method: &[u8]) -> bool {
     matches!(method, b"GET" | b"HEAD" | b"OPTIONS")
 }
 
 /// Whether a request authenticated by a cookie may go on: see the
-/// module's documentation. `site` is the site's configured origin.
-pub fn same_site_proof(method: &Method, headers: &HeaderMap, site: Option<&SiteOrigin>) -> bool {
+/// module's documentation. `site` says which origin the site's pages have.
+pub fn same_site_proof(method: &Method, headers: &HeaderMap, site: &Site) -> bool {
     let original_unsafe = ORIGINAL_METHOD
         .iter()
         .flat_map(|name| headers.get_all(*name))
@@ -154,16 +186,19 @@ pub fn same_site_proof(method: &Method, headers: &HeaderMap, site: Option<&SiteO
         return false;
     };
     match site {
-        Some(site) => origin == site.as_str(),
+        Site::Origin(site) => origin == site.as_str(),
         // No configured origin: the host the request was sent to.
-        None => {
+        &Site::RequestHost { https_only } => {
             let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok()) else {
                 return false;
             };
-            origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"))
-                .is_some_and(|o| o.eq_ignore_ascii_case(host))
+            let same_host = |o: Option<&str>| o.is_some_and(|o| o.eq_ignore_ascii_case(host));
+            if same_host(origin.strip_prefix("https://")) {
+                return true;
+            }
+            let plain = origin.strip_prefix("http://");
+            same_host(plain)
+                && (!https_only || origin.parse::<SiteOrigin>().is_ok_and(|o| o.is_loopback()))
         }
     }
 }
@@ -227,42 +262,62 @@ mod tests {
 
     #[test]
     fn unsafe_requests_need_the_header_or_the_sites_origin() {
-        let site = origin("https://auth.example.com");
+        let site = Site::Origin(origin("https://auth.example.com"));
+        let host = Site::RequestHost { https_only: true };
+        let plain = Site::RequestHost { https_only: false };
         let post = Method::POST;
-        let ok = |pairs: &[(&'static str, &str)], site: Option<&SiteOrigin>| {
+        let ok = |pairs: &[(&'static str, &str)], site: &Site| {
             same_site_proof(&post, &headers(pairs), site)
         };
-        assert!(same_site_proof(
-            &Method::GET,
-            &HeaderMap::new(),
-            Some(&site)
-        ));
-        assert!(ok(&[(CSRF_HEADER, "1")], Some(&site)));
-        assert!(ok(&[("origin", "https://auth.example.com")], Some(&site)));
-        assert!(!ok(&[], Some(&site)));
-        assert!(!ok(&[("origin", "null")], Some(&site)));
-        assert!(!ok(&[("origin", "https://evil.example")], Some(&site)));
-        assert!(!ok(&[("origin", "http://auth.example.com")], Some(&site)));
+        assert!(same_site_proof(&Method::GET, &HeaderMap::new(), &site));
+        assert!(ok(&[(CSRF_HEADER, "1")], &site));
+        assert!(ok(&[("origin", "https://auth.example.com")], &site));
+        assert!(!ok(&[], &site));
+        assert!(!ok(&[("origin", "null")], &site));
+        assert!(!ok(&[("origin", "https://evil.example")], &site));
+        assert!(!ok(&[("origin", "http://auth.example.com")], &site));
         assert!(!ok(
             &[
                 ("origin", "https://auth.example.com"),
                 ("origin", "https://evil.example")
             ],
-            Some(&site)
+            &site
         ));
         // Without a configured origin: the Host the request was sent to.
-        let host = [
+        let loopback = [
             ("host", "127.0.0.1:8080"),
             ("origin", "http://127.0.0.1:8080"),
         ];
-        assert!(ok(&host, None));
+        assert!(ok(&loopback, &host), "loopback is secure over http");
+        assert!(ok(&loopback, &plain));
         let other_port = [
             ("host", "127.0.0.1:8080"),
             ("origin", "http://127.0.0.1:9999"),
         ];
-        assert!(!ok(&other_port, None));
+        assert!(!ok(&other_port, &host));
+        // Issue 19: with Secure cookies (an https site), a page on
+        // http://the same host is another origin, which anyone on the path
+        // can write: refused.
+        let https = [
+            ("host", "auth.example.com"),
+            ("origin", "https://auth.example.com"),
+        ];
+        let http = [
+            ("host", "auth.example.com"),
+            ("origin", "http://auth.example.com"),
+        ];
+        assert!(ok(&https, &host));
+        assert!(!ok(&http, &host));
+        assert!(
+            ok(&http, &plain),
+            "without Secure cookies, http is the site"
+        );
+        for local in ["localhost:8080", "[::1]:8080", "app.localhost"] {
+            let h = [("host", local), ("origin", &format!("http://{local}"))];
+            assert!(ok(&h, &host), "{local}");
+        }
         // A configured origin wins over Host.
-        assert!(!ok(&host, Some(&site)));
+        assert!(!ok(&loopback, &site));
     }
 
     #[test]
@@ -273,16 +328,17 @@ mod tests {
                 "x-original-method",
                 HeaderValue::from_str(original).unwrap(),
             );
-            same_site_proof(&Method::GET, &h, None)
+            same_site_proof(&Method::GET, &h, &Site::RequestHost { https_only: false })
         };
         assert!(asking("GET", &[]));
         assert!(!asking("POST", &[]));
         assert!(!asking(" delete ", &[]));
         assert!(asking("POST", &[(CSRF_HEADER, "1")]));
+        let any = Site::RequestHost { https_only: false };
         let h = headers(&[("x-forwarded-method", "PUT")]);
-        assert!(!same_site_proof(&Method::GET, &h, None));
+        assert!(!same_site_proof(&Method::GET, &h, &any));
         // A safe original method does not lift the rule for an unsafe request.
         let h = headers(&[("x-original-method", "GET")]);
-        assert!(!same_site_proof(&Method::POST, &h, None));
+        assert!(!same_site_proof(&Method::POST, &h, &any));
     }
 }

@@ -11,7 +11,7 @@ use passcard_jwt::{Clock, KeySet, SystemClock, Validator};
 use crate::cache::{CacheStats, VerifyCache};
 use crate::claims::AccessClaims;
 use crate::credential::{Transport, credential};
-use crate::csrf::{SiteOrigin, same_site_proof};
+use crate::csrf::{Site, same_site_proof};
 use crate::rejection::Rejection;
 use crate::revocation::RevocationCheck;
 
@@ -95,7 +95,7 @@ pub struct Verified {
 #[derive(Clone, Debug)]
 struct CookieTransport {
     name: String,
-    site: Option<SiteOrigin>,
+    site: Site,
 }
 
 /// Keys, a validation policy, a clock, and optionally a revocation check:
@@ -130,11 +130,10 @@ impl Verifier {
     /// Also takes the access token from the cookie `name` when a request
     /// has no `Authorization` header (which wins when both are there). An
     /// unsafe request authenticated that way needs a same-site proof
-    /// ([`crate::csrf`]): the `X-Passcard-CSRF` header, or an `Origin` equal
-    /// to `site` (without one, to the request's `Host`); otherwise it is
-    /// refused with [`Rejection::CrossSite`].
+    /// ([`crate::csrf`]): the `X-Passcard-CSRF` header, or an `Origin` of
+    /// the `site`; otherwise it is refused with [`Rejection::CrossSite`].
     #[must_use]
-    pub fn with_cookie(mut self, name: impl Into<String>, site: Option<SiteOrigin>) -> Self {
+    pub fn with_cookie(mut self, name: impl Into<String>, site: Site) -> Self {
         self.cookie = Some(CookieTransport {
             name: name.into(),
             site,
@@ -206,7 +205,7 @@ impl Verifier {
             return Err(Rejection::Missing);
         };
         if let (Transport::Cookie, Some(cookie)) = (c.transport, cookie) {
-            if !same_site_proof(method, headers, cookie.site.as_ref()) {
+            if !same_site_proof(method, headers, &cookie.site) {
                 return Err(Rejection::CrossSite);
             }
         }

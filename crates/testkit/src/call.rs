@@ -23,7 +23,7 @@ pub struct Call {
 pub enum Cred {
     /// An access token, sent as `Authorization: Bearer`.
     Bearer(String),
-    /// A session cookie (`passcard_session=…`), sent as `Cookie`.
+    /// A session cookie (`__Host-passcard_session=…`), sent as `Cookie`.
     Cookie(String),
 }
 

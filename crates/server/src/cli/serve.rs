@@ -116,7 +116,7 @@ pub(crate) struct ServeArgs {
     password_grant: bool,
     /// Authentication model: `token` (stateless JWTs, the default) or
     /// `session` (a server-side session per login, looked up on every
-    /// request, in a `passcard_session` cookie).
+    /// request, in a `__Host-passcard_session` cookie).
     #[arg(long, env = "PASSCARD_MODE", value_enum, default_value = "token")]
     mode: ModeArg,
     /// Where sessions live in session mode: the main database (default) or

@@ -3,27 +3,29 @@
 //!
 //! * Token mode, a login with `"transport": "cookie"`: the access token in
 //!   `__Host-passcard_access` (HttpOnly, SameSite=Lax, Path=/, Max-Age = the
-//!   access lifetime) and the refresh token in `__Secure-passcard_refresh`
-//!   (HttpOnly, SameSite=Strict, Path=/v1/refresh, so it travels nowhere
-//!   else).
-//! * Session mode: the session id in `passcard_session` (HttpOnly,
+//!   access lifetime) and the refresh token in `__Host-passcard_refresh`
+//!   (HttpOnly, SameSite=Strict, Path=/).
+//! * Session mode: the session id in `__Host-passcard_session` (HttpOnly,
 //!   SameSite=Lax, Path=/).
 //!
 //! All are `Secure` unless `PASSCARD_COOKIE_SECURE=false`, which also drops
 //! the name prefixes (browsers refuse them on cookies that are not Secure).
+//! The `__Host-` prefix is what keeps a sibling subdomain out: a browser
+//! takes a `__Host-` cookie only from the host itself (Secure, Path=/, no
+//! Domain), so `evil.example.com` cannot plant one for `auth.example.com`.
+//! With `__Secure-` (which allows `Domain=example.com`) a planted refresh
+//! cookie, alone in a browser that has none, would sign its victim into
+//! the attacker's account; that is also why the refresh cookie is not
+//! scoped to `Path=/v1/refresh` (`__Host-` requires `Path=/`).
 //! An unsafe request that a cookie authenticates needs a same-site proof:
 //! one rule, [`passcard_axum::csrf`], for every cookie.
 
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use passcard_axum::Rejection;
+use passcard_axum::csrf::Site;
 
 use super::error::ApiError;
 use crate::config::HttpSettings;
-
-/// The session cookie's name.
-pub(crate) const SESSION_COOKIE: &str = "passcard_session";
-/// Where the refresh cookie is sent: the refresh endpoint only.
-pub(crate) const REFRESH_PATH: &str = "/v1/refresh";
 
 /// The access cookie's name.
 pub(crate) fn access_name(http: &HttpSettings) -> &'static str {
@@ -34,12 +36,21 @@ pub(crate) fn access_name(http: &HttpSettings) -> &'static str {
     }
 }
 
-/// The refresh cookie's name (`__Secure-`: `__Host-` needs Path=/).
+/// The refresh cookie's name.
 pub(crate) fn refresh_name(http: &HttpSettings) -> &'static str {
     if http.cookie_secure {
-        "__Secure-passcard_refresh"
+        "__Host-passcard_refresh"
     } else {
         "passcard_refresh"
+    }
+}
+
+/// The session cookie's name.
+pub(crate) fn session_name(http: &HttpSettings) -> &'static str {
+    if http.cookie_secure {
+        "__Host-passcard_session"
+    } else {
+        "passcard_session"
     }
 }
 
@@ -55,11 +66,18 @@ pub(crate) fn check_same_site(
     headers: &HeaderMap,
     http: &HttpSettings,
 ) -> Result<(), ApiError> {
-    if passcard_axum::csrf::same_site_proof(method, headers, http.public_url.as_ref()) {
+    if passcard_axum::csrf::same_site_proof(method, headers, &site(http)) {
         Ok(())
     } else {
         Err(Rejection::CrossSite.into())
     }
+}
+
+/// Which origin unsafe cookie-authenticated requests may come from: the
+/// public URL, else the request's host (over https when cookies are
+/// Secure, loopback hosts aside).
+pub(crate) fn site(http: &HttpSettings) -> Site {
+    Site::new(http.public_url.clone(), http.cookie_secure)
 }
 
 /// Appends one `Set-Cookie`.
@@ -95,39 +113,23 @@ pub(crate) fn set_tokens(
 ) {
     let (a, r) = (access_name(http), refresh_name(http));
     set_cookie(headers, http, a, access, "/", "Lax", access_ttl);
-    set_cookie(
-        headers,
-        http,
-        r,
-        refresh,
-        REFRESH_PATH,
-        "Strict",
-        refresh_ttl,
-    );
+    set_cookie(headers, http, r, refresh, "/", "Strict", refresh_ttl);
 }
 
 /// Removes the access and refresh cookies.
 pub(crate) fn clear_tokens(headers: &mut HeaderMap, http: &HttpSettings) {
     set_cookie(headers, http, access_name(http), "", "/", "Lax", 0);
-    set_cookie(
-        headers,
-        http,
-        refresh_name(http),
-        "",
-        REFRESH_PATH,
-        "Strict",
-        0,
-    );
+    set_cookie(headers, http, refresh_name(http), "", "/", "Strict", 0);
 }
 
 /// Sets the session cookie.
 pub(crate) fn set_session(headers: &mut HeaderMap, http: &HttpSettings, id: &str, ttl: u64) {
-    set_cookie(headers, http, SESSION_COOKIE, id, "/", "Lax", ttl);
+    set_cookie(headers, http, session_name(http), id, "/", "Lax", ttl);
 }
 
 /// Removes the session cookie.
 pub(crate) fn clear_session(headers: &mut HeaderMap, http: &HttpSettings) {
-    set_cookie(headers, http, SESSION_COOKIE, "", "/", "Lax", 0);
+    set_cookie(headers, http, session_name(http), "", "/", "Lax", 0);
 }
 
 #[cfg(test)]
@@ -142,16 +144,18 @@ mod tests {
     }
 
     #[test]
-    fn secure_cookies_have_prefixed_names_and_the_refresh_cookie_one_path() {
+    fn secure_cookies_are_host_only() {
         let http = HttpSettings::default();
         assert!(http.cookie_secure, "Secure is the default");
         let mut h = HeaderMap::new();
         set_tokens(&mut h, &http, "a.b.c", 300, "r", 1000);
+        set_session(&mut h, &http, "s", 60);
         assert_eq!(
             cookies(&h),
             [
                 "__Host-passcard_access=a.b.c; HttpOnly; SameSite=Lax; Path=/; Max-Age=300; Secure",
-                "__Secure-passcard_refresh=r; HttpOnly; SameSite=Strict; Path=/v1/refresh; Max-Age=1000; Secure",
+                "__Host-passcard_refresh=r; HttpOnly; SameSite=Strict; Path=/; Max-Age=1000; Secure",
+                "__Host-passcard_session=s; HttpOnly; SameSite=Lax; Path=/; Max-Age=60; Secure",
             ]
         );
         let mut h = HeaderMap::new();
@@ -172,7 +176,7 @@ mod tests {
             cookies(&h),
             [
                 "passcard_access=a.b.c; HttpOnly; SameSite=Lax; Path=/; Max-Age=300",
-                "passcard_refresh=r; HttpOnly; SameSite=Strict; Path=/v1/refresh; Max-Age=1000",
+                "passcard_refresh=r; HttpOnly; SameSite=Strict; Path=/; Max-Age=1000",
                 "passcard_session=s; HttpOnly; SameSite=Lax; Path=/; Max-Age=60",
             ]
         );

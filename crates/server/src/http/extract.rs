@@ -241,7 +241,7 @@ async fn session(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         state.metrics.verify_failure(reason);
         ApiError::Domain(Error::Unauthenticated { reason })
     };
-    let id = match cookie::read(&parts.headers, cookie::SESSION_COOKIE) {
+    let id = match cookie::read(&parts.headers, cookie::session_name(&state.config.http)) {
         Ok(Some(id)) if !id.is_empty() => id,
         Ok(_) => return Err(Rejection::Missing.into()),
         Err(_) => return Err(refused("malformed")),

@@ -66,7 +66,7 @@ impl AppState {
         if config.mode == Mode::Token {
             verifier = verifier.with_cookie(
                 cookie::access_name(&config.http),
-                config.http.public_url.clone(),
+                cookie::site(&config.http),
             );
         }
         // Every in-memory table has a bound; the revocation tables are

@@ -45,7 +45,7 @@ fn config(kind: Kind, credential: &Credential) -> String {
     let (scheme, extract) = if kind.is_session() {
         (
             "sessionCookie",
-            "extract_from = \"cookie\"\nextract_selector = \"passcard_session\"",
+            "extract_from = \"cookie\"\nextract_selector = \"__Host-passcard_session\"",
         )
     } else {
         ("bearer", "extract_selector = \"/access_token\"")

@@ -238,7 +238,7 @@ async fn verify_answers_reverse_proxies_and_refuses_revoked_and_expired(setup: S
     assert!(none.header("www-authenticate").starts_with("Bearer"));
     let garbage = match &first {
         Cred::Bearer(_) => Cred::Bearer("x.y.z".into()),
-        Cred::Cookie(_) => Cred::Cookie(format!("passcard_session={}", "A".repeat(43))),
+        Cred::Cookie(_) => Cred::Cookie(format!("__Host-passcard_session={}", "A".repeat(43))),
     };
     assert_eq!(verify(&garbage).await.status, StatusCode::UNAUTHORIZED);
 

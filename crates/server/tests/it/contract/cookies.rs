@@ -11,7 +11,9 @@ crate::contract::contract!(
         the_header_wins_over_the_cookie,
         unsafe_cookie_requests_need_a_same_site_proof,
         the_public_url_is_the_only_origin_accepted_once_set,
+        without_secure_cookies_the_hosts_http_origin_is_the_site,
         a_refresh_by_cookie_rotates_into_fresh_cookies,
+        a_refresh_cookie_planted_by_a_sibling_subdomain_signs_nobody_in,
         a_refused_refresh_cookie_is_cleared,
         logout_by_cookie_clears_both_cookies_and_ends_the_login,
         admins_list_users_in_pages_and_search_them,
@@ -20,10 +22,10 @@ crate::contract::contract!(
 );
 
 const ACCESS: &str = "__Host-passcard_access";
-const REFRESH: &str = "__Secure-passcard_refresh";
+const REFRESH: &str = "__Host-passcard_refresh";
 
 /// A browser's view of a login by cookie: the `Cookie` header values it
-/// would send to `/` and to `/v1/refresh`.
+/// would send (both to every path of the host).
 struct Jar {
     access: String,
     refresh: String,
@@ -104,7 +106,7 @@ async fn a_cookie_login_sets_two_safe_cookies_and_no_token_text(setup: Setup) {
         [
             "HttpOnly",
             "Max-Age=1209600",
-            "Path=/v1/refresh",
+            "Path=/",
             "SameSite=Strict",
             "Secure"
         ]
@@ -230,6 +232,17 @@ async fn unsafe_cookie_requests_need_a_same_site_proof(setup: Setup) {
             .await
             .assert_problem(StatusCode::FORBIDDEN, "cross-site");
     }
+    // Issue 19: with Secure cookies (an https site) and no public URL, a
+    // page on http:// the same host is another origin (anyone on the path
+    // can write it): refused; loopback hosts, secure for browsers over
+    // http, pass (below).
+    app.post("/v1/logout-all")
+        .header("host", "auth.example.com")
+        .header("origin", "http://auth.example.com")
+        .cookie(&jar.access)
+        .send()
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "cross-site");
     // nginx asking about a POST by cookie: the same rule.
     app.get("/v1/verify")
         .cookie(&jar.access)
@@ -266,6 +279,63 @@ async fn unsafe_cookie_requests_need_a_same_site_proof(setup: Setup) {
         .send()
         .await;
     assert_eq!(with_header.status, StatusCode::NO_CONTENT);
+    // The https origin of the host passes.
+    let (_, third) = cookie_login(&app, "alice").await;
+    let https = app
+        .post("/v1/logout")
+        .header("host", "auth.example.com")
+        .header("origin", "https://auth.example.com")
+        .cookie(&third.access)
+        .send()
+        .await;
+    assert_eq!(https.status, StatusCode::NO_CONTENT, "{}", https.text);
+}
+
+/// Without Secure cookies (plain-HTTP development), the host's http
+/// origin is the site's.
+async fn without_secure_cookies_the_hosts_http_origin_is_the_site(setup: Setup) {
+    let app = setup.config(|c| c.http.cookie_secure = false).start().await;
+    app.seed("alice", "user").await;
+    let a = app
+        .post("/v1/login")
+        .json(&json!({"username": "alice", "password": PASSWORD, "transport": "cookie"}))
+        .send()
+        .await;
+    let access = cookie_pair(&a, "passcard_access");
+    let ok = app
+        .post("/v1/logout")
+        .header("host", "dev.example.com:8080")
+        .header("origin", "http://dev.example.com:8080")
+        .cookie(&access)
+        .send()
+        .await;
+    assert_eq!(ok.status, StatusCode::NO_CONTENT, "{}", ok.text);
+}
+
+/// Issue 19: a sibling subdomain (`evil.example.com`) can set a
+/// `__Secure-` cookie for the parent domain, and one without a prefix, but
+/// never a `__Host-` one. A victim's browser holding no refresh cookie
+/// would send such a planted cookie to `/v1/refresh`; only the `__Host-`
+/// name is read, so the attacker's refresh token signs nobody in.
+async fn a_refresh_cookie_planted_by_a_sibling_subdomain_signs_nobody_in(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("mallory", "user").await;
+    let planted = app.login("mallory").await.refresh.unwrap();
+    for name in ["__Secure-passcard_refresh", "passcard_refresh"] {
+        let a = app
+            .post("/v1/refresh")
+            .cookie(&format!("{name}={planted}"))
+            .csrf()
+            .send()
+            .await;
+        a.assert_problem(StatusCode::UNAUTHORIZED, "invalid-refresh-token");
+        assert!(
+            set_cookies(&a).iter().all(|c| c.contains("Max-Age=0")),
+            "{name}: the victim's browser got a login"
+        );
+    }
+    // The attacker's token was not even used up.
+    assert_eq!(app.refresh(&planted).await.status, StatusCode::OK);
 }
 
 async fn the_public_url_is_the_only_origin_accepted_once_set(setup: Setup) {
@@ -390,7 +460,7 @@ async fn logout_by_cookie_clears_both_cookies_and_ends_the_login(setup: Setup) {
     assert!(
         cleared
             .iter()
-            .any(|c| c.starts_with(&format!("{REFRESH}=;")) && c.contains("Path=/v1/refresh"))
+            .any(|c| c.starts_with(&format!("{REFRESH}=;")) && c.contains("Path=/;"))
     );
     assert!(
         cleared.iter().all(|c| c.contains("Max-Age=0")),
@@ -520,7 +590,10 @@ async fn a_session_login_is_always_a_cookie(setup: Setup) {
     };
     let a = login("cookie").await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
-    assert!(a.header("set-cookie").starts_with("passcard_session="));
+    assert!(
+        a.header("set-cookie")
+            .starts_with("__Host-passcard_session=")
+    );
     login("body")
         .await
         .assert_problem(StatusCode::BAD_REQUEST, "bad-request");

@@ -41,7 +41,7 @@ async fn login_sets_a_safe_cookie_and_no_token(setup: Setup) {
     let Cred::Cookie(cookie) = &login.cred else {
         panic!("a session login gives a cookie")
     };
-    assert_eq!(cookie.len(), "passcard_session=".len() + 43);
+    assert_eq!(cookie.len(), "__Host-passcard_session=".len() + 43);
 
     // Plain-HTTP development only: no Secure.
     let plain = passcard_testkit::Setup::new(app.kind())
@@ -59,11 +59,17 @@ async fn malformed_and_forged_cookies_get_401(setup: Setup) {
     let Cred::Cookie(cookie) = app.login("alice").await.cred else {
         panic!("a cookie")
     };
-    let forged = format!("passcard_session={}", "A".repeat(43));
+    let forged = format!("__Host-passcard_session={}", "A".repeat(43));
+    // The same session under a name a sibling subdomain could plant.
+    let (_, id) = cookie.split_once('=').unwrap();
+    let unprefixed = format!("passcard_session={id}");
+    let secure_prefixed = format!("__Secure-passcard_session={id}");
     for bad in [
         forged.as_str(),
-        "passcard_session=short",
-        "passcard_session=",
+        "__Host-passcard_session=short",
+        "__Host-passcard_session=",
+        &unprefixed,
+        &secure_prefixed,
         "other=1",
         &format!("{cookie}x"),
     ] {
