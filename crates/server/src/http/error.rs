@@ -46,6 +46,9 @@ pub enum ApiError {
     /// What the domain said.
     #[error(transparent)]
     Domain(#[from] Error),
+    /// A problem answered as it is (its detail written for clients).
+    #[error("{}", .0.slug())]
+    Problem(Problem),
 }
 
 fn problem(
@@ -95,6 +98,7 @@ impl IntoResponse for ApiError {
                 Challenge::ServiceCredential { presented }.into_response()
             }
             Self::Domain(e) => domain(&e),
+            Self::Problem(p) => p.into_response(),
         }
     }
 }

@@ -4,21 +4,26 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use passcard_axum::feed::{FEED_PAGE, FeedPage, RevocationEvent};
+use passcard_axum::problem::Problem;
 
+use crate::config::Mode;
 use crate::domain::Caller;
+use crate::http::cookie;
 use crate::http::error::ApiError;
 use crate::http::extract::Json;
 use crate::http::state::AppState;
 
 /// `GET /v1/verify`: for nginx `auth_request` and Traefik `forwardAuth`.
-/// 200 with the user in headers, or the usual 401.
-pub(super) async fn verify(caller: Caller) -> Response {
+/// 200 with the user in headers, or the usual 401. A request the proxy
+/// asks about by cookie must name its method ([`ProxyMethod`]).
+pub(super) async fn verify(_: ProxyMethod, caller: Caller) -> Response {
     let mut r = StatusCode::OK.into_response();
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&caller.user_id().to_string()) {
@@ -31,6 +36,49 @@ pub(super) async fn verify(caller: Caller) -> Response {
         h.insert("x-passcard-jti", v);
     }
     r
+}
+
+/// The headers in which a proxy names the method of the request it asks
+/// about: nginx's `auth_request` configuration passes `X-Original-Method`,
+/// Traefik sends `X-Forwarded-Method`.
+const METHOD_HEADERS: [&str; 2] = ["x-original-method", "x-forwarded-method"];
+
+/// The check `/v1/verify` makes before the credential: a request it is
+/// asked about by cookie (which a browser attaches to cross-site requests
+/// too) must say its method, or a cross-site POST would pass as the GET
+/// that `auth_request` itself sends. Bearer tokens need no proof, and
+/// `PASSCARD_VERIFY_REQUIRE_METHOD=false` turns the check off for a proxy
+/// that can send neither header.
+pub(super) struct ProxyMethod;
+
+impl FromRequestParts<AppState> for ProxyMethod {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let http = &state.config.http;
+        if !http.verify_requires_method
+            || parts.headers.contains_key(AUTHORIZATION)
+            || METHOD_HEADERS
+                .iter()
+                .any(|h| parts.headers.contains_key(*h))
+        {
+            return Ok(Self);
+        }
+        let name = match state.config.mode {
+            Mode::Token => cookie::access_name(http),
+            Mode::Session(_) => cookie::session_name(http),
+        };
+        match cookie::read(&parts.headers, name) {
+            Ok(Some(v)) if !v.is_empty() => Err(ApiError::Problem(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "original-method-required",
+                "The original method is required",
+                "a request authenticated by cookie is verified only when the proxy names its \
+                 method in X-Original-Method or X-Forwarded-Method",
+            ))),
+            _ => Ok(Self),
+        }
+    }
 }
 
 /// The query of the feed: `after` (an event id, 0 by default) and, for

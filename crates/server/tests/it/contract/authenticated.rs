@@ -9,6 +9,7 @@ crate::contract::contract!(
     every: [
         me_shows_the_caller_and_no_credential_is_challenged,
         verify_answers_reverse_proxies_and_refuses_revoked_and_expired,
+        verify_by_cookie_needs_the_proxy_to_name_the_method,
     ],
     tokens: [
         bearer_errors_follow_rfc_6750,
@@ -215,12 +216,90 @@ async fn a_session_costs_a_store_query_per_request(setup: Setup) {
     );
 }
 
+/// Issue 19: `/v1/verify` failed open for CSRF when the proxy sent neither
+/// `X-Original-Method` nor `X-Forwarded-Method`: a cross-site POST whose
+/// cookie the browser attached passed as the GET `auth_request` sends.
+async fn verify_by_cookie_needs_the_proxy_to_name_the_method(setup: Setup) {
+    let kind = setup.kind();
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    let cookie = cookie_credential(&app, "alice").await;
+    let refused = app.get("/v1/verify").cookie(&cookie).send().await;
+    refused.assert_problem(StatusCode::BAD_REQUEST, "original-method-required");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("X-Original-Method") && d.contains("X-Forwarded-Method")),
+        "{}",
+        refused.text
+    );
+    for header in ["x-original-method", "x-forwarded-method"] {
+        let ok = app
+            .get("/v1/verify")
+            .cookie(&cookie)
+            .header(header, "GET")
+            .send()
+            .await;
+        assert_eq!(ok.status, StatusCode::OK, "{header}: {}", ok.text);
+    }
+    // No cookie, no question: the usual 401.
+    let none = app.get("/v1/verify").send().await;
+    none.assert_problem(StatusCode::UNAUTHORIZED, "authentication-required");
+    // Bearer tokens are never attached by a browser: no header needed.
+    if !app.is_session() {
+        let bearer = app.login("alice").await.cred;
+        assert_eq!(
+            app.get("/v1/verify").auth(&bearer).send().await.status,
+            StatusCode::OK
+        );
+    }
+    // A proxy that cannot send either header: the check turned off.
+    let lenient = Setup::new(kind)
+        .config(|c| c.http.verify_requires_method = false)
+        .start()
+        .await;
+    lenient.seed("alice", "user").await;
+    let cookie = cookie_credential(&lenient, "alice").await;
+    let ok = lenient.get("/v1/verify").cookie(&cookie).send().await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+}
+
+/// A login whose credential is a cookie (the access cookie, or the
+/// session cookie), as `name=value`.
+async fn cookie_credential(app: &TestApp, name: &str) -> String {
+    let a = app
+        .post("/v1/login")
+        .json(&json!({"username": name, "password": passcard_testkit::PASSWORD, "transport": "cookie"}))
+        .send()
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let wanted = if app.is_session() {
+        "__Host-passcard_session="
+    } else {
+        "__Host-passcard_access="
+    };
+    a.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(wanted))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned()
+}
+
 async fn verify_answers_reverse_proxies_and_refuses_revoked_and_expired(setup: Setup) {
     let app = setup.start().await;
     let id = app.seed("alice", "user").await;
     let first = app.login("alice").await.cred;
     let second = app.login("alice").await.cred;
-    let verify = |cred: &Cred| app.get("/v1/verify").auth(cred).send();
+    // As nginx asks (docs/nginx.conf): the original method named.
+    let verify = |cred: &Cred| {
+        app.get("/v1/verify")
+            .auth(cred)
+            .header("x-original-method", "GET")
+            .send()
+    };
 
     let ok = verify(&first).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);

@@ -152,7 +152,12 @@ async fn the_access_cookie_works_wherever_a_bearer_token_does(setup: Setup) {
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
     assert_eq!(me.body["sub"], alice.to_string());
     // nginx auth_request, for browser apps.
-    let v = app.get("/v1/verify").cookie(&jar.access).send().await;
+    let v = app
+        .get("/v1/verify")
+        .cookie(&jar.access)
+        .header("x-original-method", "GET")
+        .send()
+        .await;
     assert_eq!(v.status, StatusCode::OK, "{}", v.text);
     assert_eq!(v.header("x-passcard-sub"), alice.to_string());
     // An admin by cookie (with the proof an unsafe request needs).

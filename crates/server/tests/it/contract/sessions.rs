@@ -156,7 +156,11 @@ async fn verify_applies_the_csrf_rule_to_the_original_method(setup: Setup) {
         }
         call
     };
-    assert_eq!(verify(None).send().await.status, StatusCode::OK);
+    // Without the original method named: refused (issue 19).
+    verify(None)
+        .send()
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "original-method-required");
     assert_eq!(
         verify(Some(("x-original-method", "GET")))
             .send()
