@@ -372,6 +372,12 @@ impl std::ops::Deref for TestServer {
 }
 
 impl TestServer {
+    /// The address of the metrics listener, when the configuration gives
+    /// `/metrics` one of its own.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.as_ref().and_then(|r| r.metrics_addr)
+    }
+
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

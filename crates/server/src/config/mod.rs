@@ -422,6 +422,16 @@ impl Config {
                  set it to this server's public URL, e.g. https://auth.example.com",
             );
         }
+        if self.metrics.listen.is_none()
+            && self.metrics.token.is_none()
+            && !self.listen.ip().is_loopback()
+        {
+            out.push(
+                "/metrics is served to anyone who reaches PASSCARD_LISTEN, and its counters tell \
+                 how an attack on the logins is going: give it an internal address of its own \
+                 (PASSCARD_METRICS_LISTEN) or require a token (PASSCARD_METRICS_TOKEN)",
+            );
+        }
         if let Some(url) = &http.public_url {
             if http.cookie_secure && !url.is_https() && !url.is_loopback() {
                 out.push(

@@ -112,14 +112,14 @@ impl Auth {
             .limiter
             .attempt(user_key, &addr_key, self.clock.monotonic())
         {
-            self.log_refusal("login throttled", username.as_ref(), &addr_key, retry_after);
+            self.log_refusal("login throttled", None, &addr_key, retry_after);
             return Err(Error::RateLimited {
                 limit: Limit::Login,
                 retry_after,
             });
         }
         if password.len() > super::user::MAX_PASSWORD {
-            self.log_refusal("login failed", username.as_ref(), &addr_key, Duration::ZERO);
+            self.log_refusal("login failed", None, &addr_key, Duration::ZERO);
             return Err(Error::InvalidCredentials);
         }
         let user = match &username {
@@ -132,8 +132,11 @@ impl Auth {
             .await?;
         let user = match user {
             Some(u) if ok && !u.disabled => u,
-            _ => {
-                self.log_refusal("login failed", username.as_ref(), &addr_key, Duration::ZERO);
+            // Only a user that exists is named: a name that merely has
+            // the shape of one may be a password typed in the wrong field.
+            known => {
+                let name = known.as_ref().map(|u| u.username.as_str());
+                self.log_refusal("login failed", name, &addr_key, Duration::ZERO);
                 return Err(Error::InvalidCredentials);
             }
         };
@@ -145,12 +148,12 @@ impl Auth {
         Ok(Login { user, grant })
     }
 
-    /// Logs a refused attempt (the username only when it is a valid one,
+    /// Logs a refused attempt (the username only of a user that exists,
     /// the address, never the password), at a bounded rate.
-    fn log_refusal(&self, what: &str, user: Option<&Username>, addr: &str, retry_after: Duration) {
+    fn log_refusal(&self, what: &str, user: Option<&str>, addr: &str, retry_after: Duration) {
         if let Some(left_out) = self.log_budget.allow(self.clock.monotonic()) {
             tracing::warn!(
-                user = %user.map_or("(not a valid username)", Username::as_str),
+                user = %user.unwrap_or("(not named)"),
                 addr = %addr,
                 retry_after_s = retry_after.as_secs(),
                 left_out,

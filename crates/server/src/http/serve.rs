@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
 use super::state::AppState;
+use crate::config::HttpSettings;
 
 /// The background work a server runs beside its handlers (following the
 /// revocation log, checking a session store of its own); stopped when
@@ -60,6 +61,9 @@ impl Drop for Background {
 pub struct RunningServer {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// The address of its metrics listener, when `PASSCARD_METRICS_LISTEN`
+    /// gives `/metrics` one of its own.
+    pub metrics_addr: Option<SocketAddr>,
     /// Its state.
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -76,44 +80,125 @@ impl RunningServer {
     }
 }
 
-/// Binds the state's address and serves it in the background.
+/// Binds the state's address (and its metrics address, if any) and serves
+/// it in the background.
 pub async fn spawn(state: AppState) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(state.config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", state.config.listen))?;
     let addr = listener.local_addr()?;
+    let metrics = bind_metrics(&state).await?;
+    let metrics_addr = metrics.as_ref().map(TcpListener::local_addr).transpose()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_on(listener, state.clone(), async {
+    let task = tokio::spawn(serve_with(listener, metrics, state.clone(), async {
         let _ = rx.await;
     }));
     Ok(RunningServer {
         addr,
+        metrics_addr,
         state,
         shutdown: Some(tx),
         task,
     })
 }
 
-/// Serves until `shutdown` completes, following the revocation log; then
-/// shuts down within the configured deadline.
+/// The metrics listener, when `PASSCARD_METRICS_LISTEN` names one.
+async fn bind_metrics(state: &AppState) -> anyhow::Result<Option<TcpListener>> {
+    let Some(addr) = state.config.metrics.listen else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+    Ok(Some(listener))
+}
+
+/// Connections the metrics listener serves at once: a scraper or two.
+const METRICS_CONNECTIONS: usize = 16;
+
+/// Serves until `shutdown` completes, following the revocation log (and
+/// serving `/metrics` on its own listener when configured); then shuts
+/// down within the configured deadline.
 pub async fn serve_on(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let metrics = bind_metrics(&state).await?;
+    serve_with(listener, metrics, state, shutdown).await
+}
+
+async fn serve_with(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let _background = Background::start(&state);
     let http = state.config.http.clone();
-    let router = super::app(state.clone());
-    let slots = Arc::new(Semaphore::new(http.max_connections));
     let (stop, stopping) = watch::channel(false);
+    let metrics = metrics.map(|listener| {
+        let router = super::routes::metrics_router(state.clone());
+        let (http, stopping) = (http.clone(), stopping.clone());
+        tokio::spawn(async move {
+            let mut until = stopping.clone();
+            let connections = accept_until(
+                listener,
+                router,
+                &http,
+                METRICS_CONNECTIONS,
+                stopping,
+                async move { stopped(&mut until).await },
+            )
+            .await;
+            drain(connections, http.shutdown_timeout).await;
+        })
+    });
+    let router = super::app(state.clone());
+    let connections = accept_until(
+        listener,
+        router,
+        &http,
+        http.max_connections,
+        stopping,
+        shutdown,
+    )
+    .await;
+    tracing::info!(
+        connections = connections.len(),
+        timeout_s = http.shutdown_timeout.as_secs_f64(),
+        "shutting down: no new connections; finishing requests in flight"
+    );
+    state.begin_shutdown();
+    let _ = stop.send(true);
+    drain(connections, http.shutdown_timeout).await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
+    Ok(())
+}
+
+/// Accepts connections on `listener` and serves each with `router`, at
+/// most `cap` at once (past it, new ones wait in the listen backlog),
+/// until `until` completes; then hands back the connections still open.
+async fn accept_until(
+    listener: TcpListener,
+    router: Router,
+    http: &HttpSettings,
+    cap: usize,
+    stopping: watch::Receiver<bool>,
+    until: impl Future<Output = ()>,
+) -> JoinSet<()> {
+    let slots = Arc::new(Semaphore::new(cap));
     let mut connections = JoinSet::new();
-    tokio::pin!(shutdown);
+    tokio::pin!(until);
     loop {
         while connections.try_join_next().is_some() {}
         // A free slot first: past the cap, connections wait in the backlog.
         let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.context("connection slots closed")?,
-            () = &mut shutdown => break,
+            Ok(slot) = slots.clone().acquire_owned() => slot,
+            () = &mut until => break,
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -126,7 +211,7 @@ pub async fn serve_on(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut until => break,
         };
         connections.spawn(connection(
             stream,
@@ -137,15 +222,13 @@ pub async fn serve_on(
             slot,
         ));
     }
-    drop(listener);
-    tracing::info!(
-        connections = connections.len(),
-        timeout_s = http.shutdown_timeout.as_secs_f64(),
-        "shutting down: no new connections; finishing requests in flight"
-    );
-    state.begin_shutdown();
-    let _ = stop.send(true);
-    let drained = tokio::time::timeout(http.shutdown_timeout, async {
+    connections
+}
+
+/// Lets the connections finish for at most `timeout` (they were told to
+/// close gracefully), then closes what is left.
+async fn drain(mut connections: JoinSet<()>, timeout: Duration) {
+    let drained = tokio::time::timeout(timeout, async {
         while connections.join_next().await.is_some() {}
     })
     .await;
@@ -156,7 +239,6 @@ pub async fn serve_on(
         );
         connections.shutdown().await;
     }
-    Ok(())
 }
 
 /// Serves one connection until it ends, or gracefully once `stopping`

@@ -341,6 +341,42 @@ fn failed_logins_and_throttling_are_logged_at_a_bounded_rate_without_passwords()
     assert!(counted || throttled == 57, "{}", s.output());
 }
 
+/// Issue 19: a failed login logged any name of a valid shape, so a
+/// password typed into the username field landed in the log. Only a user
+/// that exists is named.
+#[test]
+fn a_failed_login_names_only_a_user_that_exists() {
+    let dir = TempDir::new("login-names");
+    let s = Serving::start(&dir.join("data"), &[], &[]);
+    let created = s.post(
+        "/v1/users",
+        r#"{"username":"alice","password":"alice-own-password"}"#,
+    );
+    assert!(created.contains("201"), "{created}");
+    // A password, typed where the username goes: it has a name's shape.
+    let typed = "tr0ub4dor-and-3-typed-here";
+    let refused = s.post(
+        "/v1/login",
+        &format!(r#"{{"username":"{typed}","password":"whatever-was-typed-next"}}"#),
+    );
+    assert!(refused.contains("401"), "{refused}");
+    let refused = s.post(
+        "/v1/login",
+        r#"{"username":"alice","password":"not-alice-password"}"#,
+    );
+    assert!(refused.contains("401"), "{refused}");
+    assert!(
+        poll(|| s.output().matches("login failed").count() == 2),
+        "{}",
+        s.output()
+    );
+    let out = s.output();
+    assert!(!out.contains(typed), "{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("login failed")).collect();
+    assert!(lines[0].contains("user=(not named)"), "{}", lines[0]);
+    assert!(lines[1].contains("user=alice"), "{}", lines[1]);
+}
+
 /// Polls `condition` for at most 10 s.
 fn poll(condition: impl Fn() -> bool) -> bool {
     let started = Instant::now();

@@ -140,3 +140,36 @@ async fn user_add_from_stdin_creates_an_admin_who_can_log_in() {
     let login = app.login("root").await;
     assert_eq!(app.me(&login.cred).await.body["role"], "admin");
 }
+
+/// Issue 19: with PASSCARD_METRICS_LISTEN, /metrics is served on that
+/// address alone: the API's listener answers 404 for it, and the metrics
+/// listener serves nothing else.
+#[tokio::test]
+async fn metrics_on_a_listener_of_their_own() {
+    let s = Setup::new(Kind::SqliteToken)
+        .config(|c| c.metrics.listen = Some(([127, 0, 0, 1], 0).into()))
+        .server()
+        .await
+        .unwrap();
+    let metrics = format!("http://{}", s.metrics_addr().expect("a metrics listener"));
+    assert_ne!(metrics, s.base);
+    let on_api = s.send(s.client.get(s.url("/metrics"))).await;
+    assert_eq!(on_api.status, StatusCode::NOT_FOUND);
+    assert!(!on_api.text.contains("passcard_http_requests_total"));
+    let on_own = s.send(s.client.get(format!("{metrics}/metrics"))).await;
+    assert_eq!(on_own.status, StatusCode::OK);
+    assert!(
+        on_own.text.contains("passcard_http_requests_total"),
+        "{}",
+        on_own.text
+    );
+    for path in ["/v1/me", "/healthz", "/"] {
+        let a = s.send(s.client.get(format!("{metrics}{path}"))).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    // The API is served as before.
+    assert_eq!(
+        s.send(s.client.get(s.url("/healthz"))).await.status,
+        StatusCode::OK
+    );
+}

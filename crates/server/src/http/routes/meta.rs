@@ -4,8 +4,9 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use passcard_axum::problem::Problem;
 
 use crate::http::state::AppState;
 
@@ -67,7 +68,22 @@ pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse 
     })
 }
 
-pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`, for Prometheus. With `PASSCARD_METRICS_TOKEN` it needs
+/// `Authorization: Bearer <token>` (401 otherwise): the counters tell how
+/// an attack campaign is going.
+pub(super) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &state.config.metrics.token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| passcard_axum::bearer_token(v.as_bytes()));
+        let good = presented.is_some_and(|p| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(p.as_bytes(), expected.0.as_bytes())
+                .is_ok()
+        });
+        if !good {
+            return metrics_refused(headers.contains_key(header::AUTHORIZATION));
+        }
+    }
     let list = state.auth.revocations().list();
     let body = state.metrics.render(&crate::http::metrics::Snapshot {
         store_queries: state.auth.store_queries(),
@@ -85,6 +101,36 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         )],
         body,
     )
+        .into_response()
+}
+
+/// 401 for a missing or wrong metrics token, in a realm of its own.
+fn metrics_refused(presented: bool) -> Response {
+    let (challenge, slug, title) = if presented {
+        (
+            r#"Bearer realm="passcard-metrics", error="invalid_token""#,
+            "invalid-metrics-token",
+            "The metrics token is invalid",
+        )
+    } else {
+        (
+            r#"Bearer realm="passcard-metrics""#,
+            "metrics-token-required",
+            "Metrics token required",
+        )
+    };
+    let mut r = Problem::new(
+        StatusCode::UNAUTHORIZED,
+        slug,
+        title,
+        "/metrics needs the metrics token: Authorization: Bearer <token>",
+    )
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    r
 }
 
 pub(super) async fn openapi() -> impl IntoResponse {

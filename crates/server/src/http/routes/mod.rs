@@ -18,9 +18,13 @@ use super::state::AppState;
 /// The largest request body accepted.
 const MAX_BODY: usize = 16 * 1024;
 
-/// The whole API.
+/// The whole API (`/metrics` too, unless it has a listener of its own).
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if state.config.metrics.listen.is_none() {
+        router = router.route("/metrics", get(meta::metrics));
+    }
+    router
         .route("/v1/login", post(account::login))
         .route("/v1/refresh", post(account::refresh))
         .route("/v1/me", get(account::me))
@@ -42,7 +46,6 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(oauth::INTROSPECT_PATH, post(oauth::introspect))
         .route(oauth::REVOKE_PATH, post(oauth::revoke))
         .route("/healthz", get(meta::healthz))
-        .route("/metrics", get(meta::metrics))
         .route("/openapi.json", get(meta::openapi))
         .merge(super::web::router(&state.config))
         .fallback(not_found)
@@ -56,6 +59,17 @@ pub(crate) fn router(state: AppState) -> Router {
             MAX_BODY,
         ))
         // Counting, nosniff on every answer, no-store on identity answers.
+        .layer(EdgeLayer::new(state.clone()))
+        .with_state(state)
+}
+
+/// What the metrics listener (`PASSCARD_METRICS_LISTEN`) serves:
+/// `/metrics` alone.
+pub(crate) fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(meta::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(EdgeLayer::new(state.clone()))
         .with_state(state)
 }

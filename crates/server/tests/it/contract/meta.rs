@@ -8,6 +8,7 @@ use serde_json::json;
 crate::contract::contract!(
     every: [
         health_metrics_and_openapi,
+        the_metrics_token_guards_metrics,
         the_openapi_document_lists_every_route_and_only_those,
     ],
     tokens: [
@@ -16,6 +17,50 @@ crate::contract::contract!(
     ],
     sessions: [],
 );
+
+const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef0123456789";
+
+/// Issue 19: /metrics (how an attack campaign is going) was public.
+/// With PASSCARD_METRICS_TOKEN it needs that Bearer token.
+async fn the_metrics_token_guards_metrics(setup: Setup) {
+    let app = setup
+        .config(|c| c.metrics.token = Some(passcard::config::Secret(METRICS_TOKEN.into())))
+        .start()
+        .await;
+    let none = app.get("/metrics").send().await;
+    none.assert_problem(StatusCode::UNAUTHORIZED, "metrics-token-required");
+    assert_eq!(
+        none.header("www-authenticate"),
+        r#"Bearer realm="passcard-metrics""#
+    );
+    assert!(!none.text.contains("passcard_"), "{}", none.text);
+    for wrong in [
+        format!("Bearer {METRICS_TOKEN}x"),
+        "Bearer x".to_owned(),
+        format!("Basic {METRICS_TOKEN}"),
+    ] {
+        let a = app
+            .get("/metrics")
+            .header("authorization", &wrong)
+            .send()
+            .await;
+        a.assert_problem(StatusCode::UNAUTHORIZED, "invalid-metrics-token");
+        assert!(!a.text.contains("passcard_"), "{wrong}: {}", a.text);
+    }
+    let ok = app.get("/metrics").bearer(METRICS_TOKEN).send().await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert!(ok.text.contains("passcard_logins_total"), "{}", ok.text);
+    // A short token is refused at start.
+    let mut short = app.state.config.clone();
+    short.metrics.token = Some(passcard::config::Secret("short".into()));
+    assert!(
+        short
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("PASSCARD_METRICS_TOKEN")
+    );
+}
 
 async fn health_metrics_and_openapi(setup: Setup) {
     let app = setup.start().await;
