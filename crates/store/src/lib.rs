@@ -279,7 +279,11 @@ pub trait Store: SessionStore {
     ) -> Result<(), StoreError>;
 
     /// Starts a refresh family for a login and stores its first token.
-    async fn start_family(&self, first: &NewRefreshFor, now: i64) -> Result<i64, StoreError>;
+    async fn start_family(
+        &self,
+        first: &NewRefreshFor,
+        now: i64,
+    ) -> Result<FamilyStarted, StoreError>;
 
     /// The stored refresh token with this hash.
     async fn refresh_token(&self, hash: &[u8; 32]) -> Result<Option<RefreshRecord>, StoreError>;
@@ -343,6 +347,9 @@ pub struct NewSession {
     pub idle_expires_at: i64,
     /// When it ends regardless (Unix seconds).
     pub expires_at: i64,
+    /// The most live sessions the user may hold, this one included: the
+    /// oldest beyond it are deleted.
+    pub max_per_user: u32,
 }
 
 /// A stored session.
@@ -361,8 +368,11 @@ pub struct SessionRecord {
 /// Redis ([`RedisSessions`], feature `redis`).
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
-    /// Stores a new session (its id's hash) for a user.
-    async fn create_session(&self, session: &NewSession, now: i64) -> Result<(), StoreError>;
+    /// Stores a new session (its id's hash) for a user, and deletes the
+    /// user's oldest live sessions beyond
+    /// [`max_per_user`](NewSession::max_per_user); answers how many it
+    /// deleted.
+    async fn create_session(&self, session: &NewSession, now: i64) -> Result<u64, StoreError>;
 
     /// The live session with this hash and its user, read together (so a
     /// role change or a ban applies at the next request). Slides the idle
@@ -444,6 +454,20 @@ pub struct NewRefreshFor {
     pub user_id: i64,
     /// Unix seconds after which it is refused.
     pub expires_at: i64,
+    /// The most live families (logins) the user may hold, this one
+    /// included: the oldest beyond it are revoked.
+    pub max_per_user: u32,
+}
+
+/// A family just started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FamilyStarted {
+    /// Its id.
+    pub id: i64,
+    /// How many of the user's older families it ended (revoked, logged as
+    /// revocations) to stay within [`NewRefreshFor::max_per_user`].
+    pub ended: u64,
 }
 
 tokio::task_local! {

@@ -16,7 +16,8 @@
 //! key expires with the session; `{prefix}:u:{user}` is the set of a
 //! user's session hashes, for logout-everywhere and bans. The set is kept
 //! in step by scripts, each atomic: a logout removes its id, a login
-//! removes the ids of sessions that expired, and logout-everywhere
+//! removes the ids of sessions that expired and ends the oldest past the
+//! most a user may hold (so the set stays that short), and logout-everywhere
 //! deletes exactly the sessions it lists (a login landing meanwhile is
 //! either deleted with them or stays listed, never orphaned). Users are
 //! read from the main store on every lookup, so role changes and bans
@@ -81,13 +82,33 @@ impl Scripts {
     fn new() -> Self {
         Self {
             // KEYS: the session, the user's set. ARGV: the session-key
-            // prefix, the id, user, created, idle, expires. Also takes the
-            // ids of sessions that expired off the set.
+            // prefix, the id, user, created, idle, expires, the most
+            // sessions the user may hold. Also takes the ids of sessions
+            // that expired off the set, and ends the oldest live ones past
+            // the most (the set is never longer than that, so this walk is
+            // bounded). Answers how many it ended.
             create: redis::Script::new(
                 r"
+                local live = {}
                 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-                    if redis.call('EXISTS', ARGV[1] .. id) == 0 then
+                    local created = redis.call('HGET', ARGV[1] .. id, 'created')
+                    if created then
+                        table.insert(live, {id, tonumber(created)})
+                    else
                         redis.call('SREM', KEYS[2], id)
+                    end
+                end
+                local ended = 0
+                local over = #live - (tonumber(ARGV[7]) - 1)
+                if over > 0 then
+                    table.sort(live, function(a, b)
+                        if a[2] ~= b[2] then return a[2] < b[2] end
+                        return a[1] < b[1]
+                    end)
+                    for i = 1, over do
+                        redis.call('DEL', ARGV[1] .. live[i][1])
+                        redis.call('SREM', KEYS[2], live[i][1])
+                        ended = ended + 1
                     end
                 end
                 redis.call('HSET', KEYS[1], 'user', ARGV[3], 'created', ARGV[4],
@@ -99,7 +120,7 @@ impl Scripts {
                 if ttl < tonumber(ARGV[6]) - tonumber(ARGV[4]) then
                     redis.call('EXPIREAT', KEYS[2], ARGV[6])
                 end
-                return 0
+                return ended
                 ",
             ),
             // KEYS: the session. ARGV: the user-set prefix, the id.
@@ -257,7 +278,7 @@ impl RedisSessions {
 
 #[async_trait]
 impl SessionStore for RedisSessions {
-    async fn create_session(&self, s: &NewSession, now: i64) -> Result<(), StoreError> {
+    async fn create_session(&self, s: &NewSession, now: i64) -> Result<u64, StoreError> {
         self.queries.add(1);
         let (key, user_key) = (self.session_key(&s.hash), self.user_key(s.user_id));
         let prefix = format!("{}:s:", self.prefix);
@@ -270,8 +291,9 @@ impl SessionStore for RedisSessions {
                 .arg(s.user_id)
                 .arg(now)
                 .arg(s.idle_expires_at)
-                .arg(s.expires_at);
-            async move { invocation.invoke_async::<()>(&mut conn).await }
+                .arg(s.expires_at)
+                .arg(s.max_per_user.max(1));
+            async move { invocation.invoke_async::<u64>(&mut conn).await }
         })
         .await
     }

@@ -169,9 +169,10 @@ macro_rules! impl_store {
                 &self,
                 session: &$crate::NewSession,
                 now: i64,
-            ) -> Result<(), $crate::StoreError> {
+            ) -> Result<u64, $crate::StoreError> {
                 $crate::sql::retrying!(self, false, {
-                    self.queries.add(1);
+                    let mut tx = self.pool.begin().await?;
+                    self.queries.add(2);
                     sqlx::query(
                         "INSERT INTO sessions (hash, user_id, created_at, idle_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
                     )
@@ -180,9 +181,24 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(session.idle_expires_at)
                     .bind(session.expires_at)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                    Ok(())
+                    // The user's live sessions past the newest
+                    // `max_per_user - 1` others end, this one kept.
+                    let ended = sqlx::query(
+                        "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions \
+                         WHERE user_id = $1 AND hash <> $2 AND expires_at > $3 AND idle_expires_at > $3 \
+                         ORDER BY created_at DESC, hash DESC LIMIT 1000 OFFSET $4)",
+                    )
+                    .bind(session.user_id)
+                    .bind(&session.hash[..])
+                    .bind(now)
+                    .bind(i64::from(session.max_per_user.saturating_sub(1)))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    $crate::sql::commit(tx).await?;
+                    Ok(ended)
                 })
             }
 
@@ -435,7 +451,7 @@ macro_rules! impl_store {
                 &self,
                 first: &$crate::NewRefreshFor,
                 now: i64,
-            ) -> Result<i64, $crate::StoreError> {
+            ) -> Result<$crate::FamilyStarted, $crate::StoreError> {
                 $crate::sql::retrying!(self, false, {
                     let mut tx = self.pool.begin().await?;
                     self.queries.add(2);
@@ -456,8 +472,32 @@ macro_rules! impl_store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                    // The user's live families past the newest
+                    // `max_per_user` (this one among them) end.
+                    self.queries.add(1);
+                    let over: Vec<i64> = sqlx::query_scalar(
+                        "SELECT f.id FROM refresh_families f WHERE f.user_id = $1 AND f.revoked_at IS NULL \
+                         AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id AND t.expires_at > $2) \
+                         ORDER BY f.id DESC LIMIT 1000 OFFSET $3",
+                    )
+                    .bind(first.user_id)
+                    .bind(now)
+                    .bind(i64::from(first.max_per_user))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if !over.is_empty() {
+                        self.lock_events(&mut tx).await?;
+                        for old in &over {
+                            self.revoke_family_in(&mut tx, *old, Some(first.user_id), now)
+                                .await?;
+                        }
+                        self.notify_events(&mut tx).await?;
+                    }
                     $crate::sql::commit(tx).await?;
-                    Ok(family)
+                    Ok($crate::FamilyStarted {
+                        id: family,
+                        ended: over.len() as u64,
+                    })
                 })
             }
 

@@ -543,8 +543,23 @@ mod tests {
             ..SessionSettings::default()
         });
         assert!(matches!(c.check(), Err(ConfigError::RedisConnections)));
-        let mut c = good;
+        let mut c = good.clone();
         c.services.token = Some(Secret("short".into()));
         assert!(c.check().unwrap_err().to_string().contains("SERVICE_TOKEN"));
+        // Issue 19: with no reuse interval, a client retrying a rotation
+        // whose answer it lost is logged out as a thief.
+        let mut c = good.clone();
+        c.tokens.refresh_reuse_interval = Duration::ZERO;
+        assert!(matches!(c.check(), Err(ConfigError::RefreshReuseInterval)));
+        c.tokens.refresh_reuse_interval = Duration::from_millis(999);
+        assert!(matches!(c.check(), Err(ConfigError::RefreshReuseInterval)));
+        c.tokens.refresh_reuse_interval = Duration::from_secs(1);
+        c.check().unwrap();
+        let mut c = good.clone();
+        c.http.body_timeout = Duration::from_secs(31);
+        assert!(matches!(c.check(), Err(ConfigError::RequestTimeout)));
+        let mut c = good;
+        c.http.body_timeout = Duration::ZERO;
+        assert!(matches!(c.check(), Err(ConfigError::BodyTimeout)));
     }
 }

@@ -162,24 +162,35 @@ impl Auth {
         }
     }
 
-    /// A new refresh family for a login, and its first token pair.
+    /// A new refresh family for a login, and its first token pair. Past
+    /// the most logins a user may hold, the oldest end.
     async fn start_family(&self, user: &User) -> Result<TokenPair, Error> {
         let refresh = tokens::new_refresh_token()?;
         let now = self.now_secs();
         let expires_at = now + secs(self.tokens.refresh_ttl.as_secs());
-        let family = self
+        let started = self
             .store
             .start_family(
                 &NewRefreshFor {
                     hash: tokens::refresh_hash(&refresh),
                     user_id: user.id,
                     expires_at,
+                    max_per_user: self.accounts.max_logins_per_user,
                 },
                 now,
             )
             .await?;
-        tracing::info!(user = user.id, family, "login");
-        self.pair(user, family, refresh, expires_at)
+        if started.ended > 0 {
+            // The ended logins' access tokens stop here at once.
+            self.apply_revocations().await?;
+        }
+        tracing::info!(
+            user = user.id,
+            family = started.id,
+            ended = started.ended,
+            "login"
+        );
+        self.pair(user, started.id, refresh, expires_at)
     }
 
     /// An access token for `user` in `family`, with `refresh_token`.

@@ -70,6 +70,9 @@ pub enum Limit {
     Login,
     /// Registrations per client address.
     Registration,
+    /// Refresh rotations, or revocations, of one login (refresh family)
+    /// per minute.
+    Family,
 }
 
 impl Error {

@@ -225,6 +225,65 @@ impl RegistrationLimiter {
     }
 }
 
+/// What one login (a refresh family) may write per minute: rotations of
+/// its refresh token, and revocations of its access tokens through
+/// `/oauth/revoke`, each counted on its own. Each is a store transaction
+/// and, for a revocation, an event every instance and resource server
+/// keeps in memory; a retry within the reuse interval writes nothing and
+/// is not counted. Keys are family ids, which only a login (a password
+/// hash) creates, so the oldest are evicted when the table is full.
+#[derive(Debug)]
+pub(super) struct FamilyLimiter {
+    inner: Mutex<(Table, Table)>,
+}
+
+/// A write [`FamilyLimiter`] counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FamilyWrite {
+    /// A refresh-token rotation.
+    Rotation,
+    /// An access token revoked by its holder.
+    Revocation,
+}
+
+impl FamilyLimiter {
+    /// At most `per_minute` of each write per family per minute.
+    pub(super) fn new(per_minute: u32) -> Self {
+        let table = || {
+            Table::new(
+                per_minute,
+                Duration::from_secs(60),
+                CAPACITY,
+                WhenFull::EvictOldest,
+            )
+        };
+        Self {
+            inner: Mutex::new((table(), table())),
+        }
+    }
+
+    /// Counts a write of `family`, or `Err(retry_after)` without counting
+    /// when the family is at its limit for that write.
+    pub(super) fn attempt(
+        &self,
+        family: i64,
+        write: FamilyWrite,
+        now: Duration,
+    ) -> Result<(), Duration> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let table = match write {
+            FamilyWrite::Rotation => &mut inner.0,
+            FamilyWrite::Revocation => &mut inner.1,
+        };
+        let key = family.to_string();
+        if let Some(wait) = table.locked(&key, now) {
+            return Err(wait);
+        }
+        table.count(&key, now);
+        Ok(())
+    }
+}
+
 /// At most a number of log lines per second: the rest are counted, and
 /// the next line says how many were left out. Keeps a flood of failed
 /// logins from becoming a flood of log lines.
@@ -356,6 +415,25 @@ mod tests {
         assert_eq!(r.attempt("ip:x", T).unwrap_err(), Duration::from_secs(3600));
         assert!(r.attempt("ip:y", T).is_ok());
         assert!(r.attempt("ip:x", T + Duration::from_secs(3600)).is_ok());
+    }
+
+    #[test]
+    fn a_family_writes_a_bounded_number_of_times_a_minute() {
+        let f = FamilyLimiter::new(3);
+        for _ in 0..3 {
+            f.attempt(7, FamilyWrite::Rotation, T).unwrap();
+        }
+        let wait = f
+            .attempt(7, FamilyWrite::Rotation, T + Duration::from_secs(20))
+            .unwrap_err();
+        assert_eq!(wait, Duration::from_secs(40));
+        // Revocations are counted apart, and other families are free.
+        f.attempt(7, FamilyWrite::Revocation, T).unwrap();
+        f.attempt(8, FamilyWrite::Rotation, T).unwrap();
+        assert!(
+            f.attempt(7, FamilyWrite::Rotation, T + Duration::from_secs(60))
+                .is_ok()
+        );
     }
 
     #[test]

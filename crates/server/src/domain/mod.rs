@@ -26,7 +26,7 @@ pub use accounts::{Grant, Login, MAX_PAGE, SessionGrant, TokenPair};
 pub use error::{Error, Invalid, Limit};
 /// The most keys each attempt-limit table holds (usernames, addresses).
 pub(crate) use limiter::CAPACITY as LIMITER_CAPACITY;
-use limiter::{LogBudget, LoginLimiter, RegistrationLimiter};
+use limiter::{FamilyLimiter, FamilyWrite, LogBudget, LoginLimiter, RegistrationLimiter};
 pub use oauth::RefreshInfo;
 use passwords::Passwords;
 pub use passwords::{HashCounts, hash_now as hash_password};
@@ -77,6 +77,8 @@ pub struct Auth {
     passwords: Passwords,
     limiter: LoginLimiter,
     registrations: RegistrationLimiter,
+    /// Rotations and revocations per login.
+    family_writes: FamilyLimiter,
     /// Failed logins and throttling are logged, at a bounded rate.
     log_budget: LogBudget,
     signing: SigningKey,
@@ -143,6 +145,7 @@ impl Auth {
                 accounts.registrations_per_address,
                 accounts.registration_window,
             ),
+            family_writes: FamilyLimiter::new(accounts.login_writes_per_minute),
             log_budget: LogBudget::new(LOG_LINES_PER_SECOND),
             tokens: config.tokens.clone(),
             accounts,
@@ -204,6 +207,20 @@ impl Auth {
 
     fn now_secs(&self) -> i64 {
         secs(self.now().as_secs())
+    }
+
+    /// Counts a write of a login, or [`Error::RateLimited`] when the login
+    /// made too many of them this minute.
+    fn family_write(&self, family: i64, write: FamilyWrite) -> Result<(), Error> {
+        self.family_writes
+            .attempt(family, write, self.clock.monotonic())
+            .map_err(|retry_after| {
+                tracing::debug!(family, ?write, "a login's writes are throttled");
+                Error::RateLimited {
+                    limit: Limit::Family,
+                    retry_after,
+                }
+            })
     }
 
     /// Applies revocations just written, so this instance enforces them at

@@ -6,7 +6,7 @@
 use passcard_axum::AccessClaims;
 use passcard_store::User;
 
-use super::{Auth, Error, tokens};
+use super::{Auth, Error, FamilyWrite, tokens};
 use crate::config::Mode;
 
 /// A live refresh token, as introspection describes it.
@@ -83,6 +83,7 @@ impl Auth {
     /// Denylists one verified access token until its expiry (its login
     /// goes on: a refresh gives a new one).
     pub async fn revoke_access_token(&self, claims: &AccessClaims) -> Result<(), Error> {
+        self.family_write(claims.sid, FamilyWrite::Revocation)?;
         self.store
             .revoke_token(
                 claims.sub,

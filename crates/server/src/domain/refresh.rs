@@ -4,7 +4,7 @@
 
 use passcard_store::{NewRefresh, Rotation};
 
-use super::{Auth, Error, TokenPair, secs, tokens};
+use super::{Auth, Error, FamilyWrite, TokenPair, secs, tokens};
 use crate::config::Mode;
 
 impl Auth {
@@ -43,6 +43,7 @@ impl Auth {
         let used_at = match record.used_at {
             Some(used_at) => used_at,
             None => {
+                self.family_write(record.family_id, FamilyWrite::Rotation)?;
                 let successor = NewRefresh {
                     hash: tokens::refresh_hash(&next),
                     family_id: record.family_id,

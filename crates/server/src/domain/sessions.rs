@@ -24,18 +24,20 @@ impl Auth {
         };
         let id = tokens::new_refresh_token()?;
         let now = self.now_secs();
-        self.sessions
+        let ended = self
+            .sessions
             .create_session(
                 &NewSession {
                     hash: tokens::refresh_hash(&id),
                     user_id: user.id,
                     idle_expires_at: now + secs(settings.idle.as_secs()),
                     expires_at: now + secs(settings.ttl.as_secs()),
+                    max_per_user: self.accounts.max_logins_per_user,
                 },
                 now,
             )
             .await?;
-        tracing::info!(user = user.id, "login (session)");
+        tracing::info!(user = user.id, ended, "login (session)");
         Ok(SessionGrant { id })
     }
 

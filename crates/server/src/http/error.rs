@@ -133,6 +133,9 @@ fn domain(e: &Error) -> Response {
                 "Too many requests",
                 match limit {
                     Limit::Registration => "too many registrations from this address; retry later",
+                    Limit::Family => {
+                        "this login refreshed too often; retry later (the refresh token stays good)"
+                    }
                     _ => "too many failed attempts; retry later",
                 }
                 .to_owned(),

@@ -249,6 +249,49 @@ fn verify_says_precisely_why_a_token_is_invalid() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
 
+/// Issue 19's settings: a value that cannot work is refused at start,
+/// naming the setting.
+#[test]
+fn serve_refuses_edge_settings_that_cannot_work() {
+    let dir = TempDir::new("serve-settings");
+    let data = dir.join("data");
+    let data = data.to_str().unwrap();
+    let cases: [(&[&str], Vec<(&str, &str)>, &str); 7] = [
+        (
+            &["--refresh-reuse-interval", "0s"],
+            vec![],
+            "PASSCARD_REFRESH_REUSE_INTERVAL must be at least 1s",
+        ),
+        (&["--body-timeout", "0s"], vec![], "PASSCARD_BODY_TIMEOUT"),
+        (
+            &["--body-timeout", "40s", "--request-timeout", "30s"],
+            vec![],
+            "PASSCARD_REQUEST_TIMEOUT must be at least PASSCARD_BODY_TIMEOUT",
+        ),
+        (&["--hsts", "0"], vec![], "PASSCARD_HSTS"),
+        (
+            &["--max-logins-per-user", "0"],
+            vec![],
+            "PASSCARD_MAX_LOGINS_PER_USER",
+        ),
+        (
+            &[],
+            vec![("PASSCARD_METRICS_TOKEN", "short")],
+            "PASSCARD_METRICS_TOKEN must be at least 32",
+        ),
+        (&["--metrics-listen", "nowhere"], vec![], "--metrics-listen"),
+    ];
+    for (args, env, expect) in cases {
+        let mut all = vec!["serve", "--listen", "127.0.0.1:0", "--data-dir", data];
+        all.extend_from_slice(args);
+        let o = passcard(&all, &env, None);
+        assert_eq!(code(&o), 2, "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
 #[test]
 fn configuration_errors_exit_2_with_one_clear_sentence() {
     let token = "a.b.c";

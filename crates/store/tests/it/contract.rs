@@ -41,6 +41,7 @@ contract!(
     listeners_hear_appends_where_the_backend_can_push,
     a_closed_store_fails_calls_instead_of_hanging,
     many_concurrent_reads_all_get_an_answer,
+    a_new_login_past_the_most_per_user_ends_the_oldest,
 );
 
 /// Runs each session test against sessions in SQLite, in PostgreSQL, and in
@@ -78,7 +79,10 @@ macro_rules! session_contract {
     };
 }
 
-session_contract!(sessions_read_their_user_expire_and_slide);
+session_contract!(
+    sessions_read_their_user_expire_and_slide,
+    a_new_session_past_the_most_per_user_ends_the_oldest,
+);
 
 const NOW: i64 = 1_800_000_000;
 
@@ -160,8 +164,9 @@ async fn revoking_a_user_revokes_families_and_can_ban(s: &dyn Store) {
         hash: [1; 32],
         user_id: u.id,
         expires_at: NOW + 100,
+        max_per_user: 100,
     };
-    let fam = s.start_family(&first, NOW).await.unwrap();
+    let fam = s.start_family(&first, NOW).await.unwrap().id;
     let r = s.refresh_token(&[1; 32]).await.unwrap().unwrap();
     assert_eq!(
         (r.family_id, r.user_id, r.used_at, r.family_revoked),
@@ -193,11 +198,13 @@ async fn refresh_rotation_is_compare_and_set(s: &dyn Store) {
                 hash: [1; 32],
                 user_id: u.id,
                 expires_at: NOW + 100,
+                max_per_user: 100,
             },
             NOW,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     let next = NewRefresh {
         hash: [2; 32],
         family_id: fam,
@@ -238,6 +245,7 @@ async fn a_revoked_or_expired_refresh_token_is_refused_at_rotation(s: &dyn Store
         hash: [hash; 32],
         user_id: u.id,
         expires_at: NOW + 100,
+        max_per_user: 100,
     };
     let successor = |hash: u8, family_id: i64| NewRefresh {
         hash: [hash; 32],
@@ -245,7 +253,7 @@ async fn a_revoked_or_expired_refresh_token_is_refused_at_rotation(s: &dyn Store
         user_id: u.id,
         expires_at: NOW + 200,
     };
-    let revoked = s.start_family(&first(1), NOW).await.unwrap();
+    let revoked = s.start_family(&first(1), NOW).await.unwrap().id;
     s.revoke_family(revoked, NOW + 1).await.unwrap();
     assert_eq!(
         s.rotate_refresh(&[1; 32], &successor(2, revoked), NOW + 2)
@@ -253,7 +261,7 @@ async fn a_revoked_or_expired_refresh_token_is_refused_at_rotation(s: &dyn Store
             .unwrap(),
         Rotation::Refused
     );
-    let expired = s.start_family(&first(3), NOW).await.unwrap();
+    let expired = s.start_family(&first(3), NOW).await.unwrap().id;
     assert_eq!(
         s.rotate_refresh(&[3; 32], &successor(4, expired), NOW + 100)
             .await
@@ -289,11 +297,13 @@ async fn denylisting_a_token_revokes_its_family_and_logs_it(s: &dyn Store) {
                 hash: [7; 32],
                 user_id: u.id,
                 expires_at: NOW + 100,
+                max_per_user: 100,
             },
             NOW,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     s.revoke_token(u.id, "jti-1", NOW + 300, Some(fam), NOW + 1)
         .await
         .unwrap();
@@ -334,11 +344,13 @@ async fn denylisting_a_token_revokes_its_family_and_logs_it(s: &dyn Store) {
                 hash: [8; 32],
                 user_id: v.id,
                 expires_at: NOW + 100,
+                max_per_user: 100,
             },
             NOW,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     s.revoke_token(u.id, "jti-2", NOW + 300, Some(vfam), NOW + 1)
         .await
         .unwrap();
@@ -359,11 +371,13 @@ async fn events_come_in_order_and_prune_drops_only_dead_ones(s: &dyn Store) {
                 hash: [9; 32],
                 user_id: u.id,
                 expires_at: NOW + 100,
+                max_per_user: 100,
             },
             NOW,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     // A detected theft: the family's refresh tokens and (logged) its
     // access tokens.
     s.revoke_family(fam, NOW).await.unwrap();
@@ -492,6 +506,136 @@ async fn listeners_hear_appends_where_the_backend_can_push(s: &dyn Store) {
     assert_eq!(push, Push::Changed);
 }
 
+/// Issue 19: a user's logins were unbounded. Past `max_per_user` live
+/// families, a new login revokes the oldest (logged, so their access
+/// tokens are refused everywhere); expired or revoked families do not
+/// count.
+async fn a_new_login_past_the_most_per_user_ends_the_oldest(s: &dyn Store) {
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    let other = s.create_user("v", "h", "user", NOW).await.unwrap();
+    let first = |hash: u8, user_id: i64, expires_at: i64| NewRefreshFor {
+        hash: [hash; 32],
+        user_id,
+        expires_at,
+        max_per_user: 3,
+    };
+    // One that expired, one revoked, one of another user: none counts.
+    let dead = s.start_family(&first(1, u.id, NOW + 1), NOW).await.unwrap();
+    assert_eq!(dead.ended, 0);
+    let revoked = s
+        .start_family(&first(2, u.id, NOW + 100), NOW)
+        .await
+        .unwrap();
+    s.revoke_family(revoked.id, NOW).await.unwrap();
+    s.start_family(&first(3, other.id, NOW + 100), NOW)
+        .await
+        .unwrap();
+    let later = NOW + 10;
+    let mut live = Vec::new();
+    for hash in 10..13 {
+        let f = s
+            .start_family(&first(hash, u.id, later + 100), later)
+            .await
+            .unwrap();
+        assert_eq!(f.ended, 0, "within the most");
+        live.push(f.id);
+    }
+    let last_event = s.events_after(0, 1000).await.unwrap().len();
+    // The fourth live login ends the oldest live one, and says so.
+    let fourth = s
+        .start_family(&first(13, u.id, later + 100), later)
+        .await
+        .unwrap();
+    assert_eq!(fourth.ended, 1);
+    let r = s.refresh_token(&[10; 32]).await.unwrap().unwrap();
+    assert!(r.family_revoked, "the oldest live login ended");
+    for hash in [11, 12, 13] {
+        let r = s.refresh_token(&[hash; 32]).await.unwrap().unwrap();
+        assert!(!r.family_revoked, "login {hash} kept");
+    }
+    let events = s.events_after(0, 1000).await.unwrap();
+    assert_eq!(events.len(), last_event + 1);
+    assert_eq!(
+        events.last().unwrap().revocation,
+        Revocation::Family { family_id: live[0] }
+    );
+    // The other user's login is untouched.
+    assert!(
+        !s.refresh_token(&[3; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .family_revoked
+    );
+}
+
+/// Issue 19: a user's sessions were unbounded (and in Redis every login
+/// walked all of them). Past `max_per_user` live sessions, a new one
+/// deletes the oldest; expired ones do not count.
+async fn a_new_session_past_the_most_per_user_ends_the_oldest(
+    s: &dyn Store,
+    sessions: &dyn SessionStore,
+) {
+    let u = s.create_user("u", "h", "user", NOW).await.unwrap();
+    let other = s.create_user("v", "h", "user", NOW).await.unwrap();
+    let new = |hash: u8, user_id: i64, expires_at: i64| NewSession {
+        hash: [hash; 32],
+        user_id,
+        idle_expires_at: expires_at,
+        expires_at,
+        max_per_user: 3,
+    };
+    let live = |hash: u8, at: i64| async move {
+        sessions
+            .session(&[hash; 32], at, at)
+            .await
+            .unwrap()
+            .is_some()
+    };
+    // One that has expired (in Redis too, which expires keys by the
+    // wall clock), and another user's.
+    assert_eq!(
+        sessions
+            .create_session(&new(1, u.id, 1), NOW)
+            .await
+            .unwrap(),
+        0
+    );
+    let far = NOW + 1000;
+    sessions
+        .create_session(&new(2, other.id, far), NOW)
+        .await
+        .unwrap();
+    // Three live ones, created a second apart, oldest first.
+    for (i, hash) in (10..13).enumerate() {
+        let at = NOW + 10 + i64::try_from(i).unwrap();
+        let ended = sessions
+            .create_session(&new(hash, u.id, far), at)
+            .await
+            .unwrap();
+        assert_eq!(ended, 0, "within the most");
+    }
+    let at = NOW + 20;
+    let ended = sessions
+        .create_session(&new(13, u.id, far), at)
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert!(!live(10, at).await, "the oldest session ended");
+    for hash in [11, 12, 13] {
+        assert!(live(hash, at).await, "session {hash} kept");
+    }
+    assert!(live(2, at).await, "another user's session untouched");
+    // Logout-everywhere still finds every session left.
+    sessions.delete_user_sessions(u.id).await.unwrap();
+    for hash in [11, 12, 13] {
+        assert!(
+            !live(hash, at).await,
+            "session {hash} left after logout-everywhere"
+        );
+    }
+}
+
 async fn sessions_read_their_user_expire_and_slide(s: &dyn Store, sessions: &dyn SessionStore) {
     let u = s.create_user("u", "h", "user", NOW).await.unwrap();
     let new = |hash: u8, idle: i64, abs: i64| NewSession {
@@ -499,6 +643,7 @@ async fn sessions_read_their_user_expire_and_slide(s: &dyn Store, sessions: &dyn
         user_id: u.id,
         idle_expires_at: NOW + idle,
         expires_at: NOW + abs,
+        max_per_user: 100,
     };
     sessions
         .create_session(&new(1, 100, 1000), NOW)

@@ -14,6 +14,7 @@ fn session(hash: u8, user_id: i64, expires_at: i64) -> NewSession {
         user_id,
         idle_expires_at: expires_at,
         expires_at,
+        max_per_user: 100,
     }
 }
 

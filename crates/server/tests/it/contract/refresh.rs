@@ -12,6 +12,8 @@ crate::contract::contract!(
         a_revoked_family_or_an_expired_token_does_not_rotate,
         a_rotated_token_replayed_after_logout_is_refused_within_the_interval,
         concurrent_refreshes_of_one_token_all_get_the_same_successor,
+        a_login_rotates_a_bounded_number_of_times_a_minute,
+        a_login_revokes_a_bounded_number_of_access_tokens_a_minute,
     ],
     sessions: [],
 );
@@ -148,4 +150,103 @@ async fn concurrent_refreshes_of_one_token_all_get_the_same_successor(setup: Set
     let successors: std::collections::HashSet<_> =
         answers.iter().map(|a| a.str("refresh_token")).collect();
     assert_eq!(successors.len(), 1, "{successors:?}");
+}
+
+/// Issue 19: refresh rotation had no rate limit, and each rotation is a
+/// store transaction. A login (refresh family) may rotate
+/// PASSCARD_LOGIN_WRITES_PER_MINUTE times a minute; past it, 429 with
+/// Retry-After, and the refresh token stays good (on /oauth/token too:
+/// `temporarily_unavailable`, never `invalid_grant`, which would make a
+/// client throw the token away). Retries within the reuse interval write
+/// nothing and are not counted.
+async fn a_login_rotates_a_bounded_number_of_times_a_minute(setup: Setup) {
+    let app = setup
+        .config(|c| c.accounts.login_writes_per_minute = 3)
+        .start()
+        .await;
+    app.seed("alice", "user").await;
+    let mut token = app.login("alice").await.refresh_token().to_owned();
+    for _ in 0..3 {
+        let a = app.refresh(&token).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        // A retry of the same rotation: the same successor, not counted.
+        let again = app.refresh(&token).await;
+        assert_eq!(again.str("refresh_token"), a.str("refresh_token"));
+        token = a.str("refresh_token");
+        app.clock.advance(Duration::from_secs(5));
+    }
+    let limited = app.refresh(&token).await;
+    limited.assert_problem(StatusCode::TOO_MANY_REQUESTS, "too-many-requests");
+    assert_eq!(limited.header("retry-after"), "45");
+    let oauth = app
+        .post("/oauth/token")
+        .body(
+            "application/x-www-form-urlencoded",
+            format!("grant_type=refresh_token&refresh_token={token}"),
+        )
+        .send()
+        .await;
+    assert_eq!(
+        oauth.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        oauth.text
+    );
+    assert_eq!(oauth.body["error"], "temporarily_unavailable");
+    assert_eq!(oauth.header("retry-after"), "45");
+    // Another login of the same user is not held back.
+    let other = app.login("alice").await.refresh_token().to_owned();
+    assert_eq!(app.refresh(&other).await.status, StatusCode::OK);
+    // A minute on, the same token rotates: it was never used up.
+    app.clock.advance(Duration::from_secs(45));
+    let later = app.refresh(&token).await;
+    assert_eq!(later.status, StatusCode::OK, "{}", later.text);
+}
+
+/// Issue 19: /oauth/revoke had no rate limit, and each revoked access
+/// token is an event every instance and resource server keeps in memory.
+async fn a_login_revokes_a_bounded_number_of_access_tokens_a_minute(setup: Setup) {
+    let app = setup
+        .config(|c| c.accounts.login_writes_per_minute = 2)
+        .start()
+        .await;
+    app.seed("alice", "user").await;
+    let login = app.login("alice").await;
+    let mut access = vec![login.cred.token().to_owned()];
+    let mut refresh = login.refresh_token().to_owned();
+    for _ in 0..2 {
+        let a = app.refresh(&refresh).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        refresh = a.str("refresh_token");
+        access.push(a.str("access_token"));
+    }
+    let revoke = |token: &str| {
+        app.post("/oauth/revoke")
+            .body(
+                "application/x-www-form-urlencoded",
+                format!("token={token}"),
+            )
+            .send()
+    };
+    for token in &access[..2] {
+        let a = revoke(token).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    }
+    let limited = revoke(&access[2]).await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.text
+    );
+    assert_eq!(limited.body["error"], "temporarily_unavailable");
+    assert!(!limited.header("retry-after").is_empty());
+    assert_eq!(
+        app.me(&passcard_testkit::Cred::Bearer(access[2].clone()))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Revoking one already revoked writes nothing and is not refused.
+    assert_eq!(revoke(&access[0]).await.status, StatusCode::OK);
 }

@@ -9,6 +9,7 @@ crate::contract::contract!(
         a_role_change_reaches_the_next_request,
         a_ban_stops_requests_and_logins,
         admin_routes_check_the_role_and_their_input,
+        a_login_past_the_most_per_user_ends_the_oldest,
     ],
     tokens: [
         a_logout_ends_every_token_of_the_login,
@@ -241,4 +242,46 @@ async fn a_detected_theft_ends_every_token_of_the_login(setup: Setup) {
         .assert_problem(StatusCode::UNAUTHORIZED, "invalid-refresh-token");
     app.me(&newest).await.assert_invalid_token();
     app.me(&login.cred).await.assert_invalid_token();
+}
+
+/// Issue 19: a user's logins were unbounded. Past
+/// PASSCARD_MAX_LOGINS_PER_USER, a new login ends the oldest: its access
+/// token (or session) is refused at once, its refresh token too.
+async fn a_login_past_the_most_per_user_ends_the_oldest(setup: Setup) {
+    let app = setup
+        .config(|c| c.accounts.max_logins_per_user = 2)
+        .start()
+        .await;
+    app.seed("alice", "user").await;
+    app.seed("bob", "user").await;
+    let bob = app.login("bob").await;
+    let first = app.login("alice").await;
+    // Sessions are ordered by their second of creation.
+    app.clock.advance(std::time::Duration::from_secs(1));
+    let second = app.login("alice").await;
+    app.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(app.me(&first.cred).await.status, StatusCode::OK);
+    let third = app.login("alice").await;
+    assert_eq!(
+        app.me(&first.cred).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the oldest login ended"
+    );
+    if let Some(refresh) = &first.refresh {
+        app.refresh(refresh)
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED, "invalid-refresh-token");
+    }
+    for (what, login) in [("second", &second), ("third", &third), ("bob's", &bob)] {
+        assert_eq!(app.me(&login.cred).await.status, StatusCode::OK, "{what}");
+    }
+    let mut config = app.state.config.clone();
+    config.accounts.max_logins_per_user = 0;
+    assert!(
+        config
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("PASSCARD_MAX_LOGINS_PER_USER")
+    );
 }

@@ -121,6 +121,9 @@ fn serve_args() -> Vec<String> {
         "1000000",
         "--registrations-per-address",
         "1000000",
+        // Workers rotate one login many times a minute.
+        "--login-writes-per-minute",
+        "1000000",
         // Bounded structures sized to fill within the warm-up, so that
         // growth after it means a leak (the default cache, 4096 tokens,
         // takes minutes at this rate).

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::{ApiOrOAuth, Form, OAuthError, no_store};
 use crate::config::Mode;
+use crate::domain::Error;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
@@ -155,7 +156,17 @@ pub(in crate::http::routes) async fn revoke(
     } else {
         state.auth.revoke_refresh_token(token).await
     };
-    result.map_err(|e| OAuthError::from_domain(&e))?;
+    result.map_err(|e| match e {
+        Error::RateLimited { retry_after, .. } => OAuthError {
+            retry_after: Some(retry_after.as_secs().max(1)),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "temporarily_unavailable",
+                "too many revocations for this login; retry later",
+            )
+        },
+        e => OAuthError::from_domain(&e),
+    })?;
     let mut r = StatusCode::OK.into_response();
     no_store(r.headers_mut());
     Ok(r)

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{Form, OAuthError, no_store};
 use crate::config::Mode;
-use crate::domain::{Error, Grant};
+use crate::domain::{Error, Grant, Limit};
 use crate::http::client::ClientAddr;
 use crate::http::routes::account::TokensOut;
 use crate::http::state::AppState;
@@ -115,12 +115,18 @@ pub(in crate::http::routes) async fn token(
             "invalid_grant",
             "wrong username or password",
         )),
-        Err(Error::RateLimited { retry_after, .. }) => Err(OAuthError {
+        // Not invalid_grant: the refresh token stays good, and a client
+        // told invalid_grant would throw it away.
+        Err(Error::RateLimited { retry_after, limit }) => Err(OAuthError {
             retry_after: Some(retry_after.as_secs().max(1)),
             ..OAuthError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "temporarily_unavailable",
-                "too many failed attempts; retry later",
+                if limit == Limit::Family {
+                    "this login refreshed too often; retry later"
+                } else {
+                    "too many failed attempts; retry later"
+                },
             )
         }),
         Err(Error::WrongMode) => Err(OAuthError::new(
