@@ -4,15 +4,19 @@
 //! lifetime, and an HMAC or signature check per request is the largest cost
 //! of an authenticated request that is left (the revocation check is two
 //! hash lookups). Like Envoy's `jwt_authn` cache, this keeps the claims of
-//! tokens that passed full verification, keyed by the exact token text.
+//! tokens that passed full verification, keyed by the SHA-256 of the token
+//! text.
 //!
-//! * Only fully verified tokens enter; a lookup compares the whole token,
-//!   so a different token never matches.
+//! * Only fully verified tokens enter; a lookup compares the whole digest
+//!   in constant time, so a different token never matches and the time a
+//!   lookup takes says nothing about how much of a cached token a
+//!   presented one shares (a `==` on token text stops at the first
+//!   difference). The tokens themselves are not kept.
 //! * Expiry is re-checked on every hit (`nbf` and `iat` only become more
 //!   valid with time); revocation is checked on every request by the
 //!   verifier, cached or not.
-//! * Direct-mapped: a fixed number of slots, indexed by the token's last
-//!   bytes (its signature), each holding one entry. Memory is bounded and a
+//! * Direct-mapped: a fixed number of slots, indexed by the digest, each
+//!   holding one entry. Memory is bounded and a
 //!   collision just evicts; there are no chains to flood.
 //! * Each entry remembers the key set it was verified with (its
 //!   generation): when a remote JWKS changes, older entries stop matching.
@@ -23,12 +27,20 @@ use std::sync::{Arc, Mutex};
 use crate::claims::AccessClaims;
 
 struct Entry {
-    token: Box<str>,
+    digest: [u8; 32],
     generation: u64,
     claims: Arc<AccessClaims>,
 }
 
-/// Verified tokens by exact text.
+/// The SHA-256 of a token's text: what the cache keys on.
+fn digest(token: &str) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Verified tokens by the digest of their text.
 pub(crate) struct VerifyCache {
     slots: Box<[Mutex<Option<Arc<Entry>>>]>,
     mask: usize,
@@ -74,17 +86,14 @@ impl VerifyCache {
         }
     }
 
-    fn slot(&self, token: &str) -> Option<&Mutex<Option<Arc<Entry>>>> {
+    fn slot(&self, digest: &[u8; 32]) -> Option<&Mutex<Option<Arc<Entry>>>> {
         if self.slots.is_empty() {
             return None;
         }
-        let bytes = token.as_bytes();
-        let tail = &bytes[bytes.len().saturating_sub(8)..];
-        let mut x = 0u64;
-        for &b in tail {
-            x = x.wrapping_mul(31).wrapping_add(u64::from(b));
-        }
-        let index = usize::try_from(x).unwrap_or_default() & self.mask;
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let index =
+            usize::try_from(u64::from_le_bytes(first) & self.mask as u64).unwrap_or_default();
         self.slots.get(index)
     }
 
@@ -97,10 +106,14 @@ impl VerifyCache {
         now: u64,
         leeway: u64,
     ) -> Option<Arc<AccessClaims>> {
-        let slot = self.slot(token)?;
+        if self.slots.is_empty() {
+            return None;
+        }
+        let digest = digest(token);
+        let slot = self.slot(&digest)?;
         let entry = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let hit = entry.filter(|e| {
-            &*e.token == token
+            aws_lc_rs::constant_time::verify_slices_are_equal(&e.digest, &digest).is_ok()
                 && e.generation == generation
                 && now.saturating_sub(leeway) < e.claims.exp
         });
@@ -119,9 +132,13 @@ impl VerifyCache {
     /// Remembers a token that passed full verification with key-set
     /// `generation`.
     pub(crate) fn insert(&self, token: &str, generation: u64, claims: Arc<AccessClaims>) {
-        if let Some(slot) = self.slot(token) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let digest = digest(token);
+        if let Some(slot) = self.slot(&digest) {
             let entry = Arc::new(Entry {
-                token: token.into(),
+                digest,
                 generation,
                 claims,
             });
@@ -183,6 +200,18 @@ mod tests {
         let c = VerifyCache::new(0);
         c.insert("t", 0, claims(100));
         assert!(c.get("t", 0, 0, 0).is_none());
+    }
+
+    #[test]
+    fn entries_keep_a_digest_never_the_token() {
+        let c = VerifyCache::new(16);
+        c.insert("aaa.bbb.sig1", 0, claims(100));
+        let slot = c.slot(&digest("aaa.bbb.sig1")).unwrap();
+        let entry = slot.lock().unwrap().clone().unwrap();
+        assert_eq!(entry.digest, digest("aaa.bbb.sig1"));
+        // Tokens that share all but their last byte land anywhere and
+        // never match each other.
+        assert!(c.get("aaa.bbb.sig2", 0, 50, 30).is_none());
     }
 
     #[test]
