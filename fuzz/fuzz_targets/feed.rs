@@ -35,7 +35,7 @@ impl Clock for Still {
 fn claims(jti: &str, sub: i64, ver: i64, sid: i64) -> AccessClaims {
     AccessClaims {
         iss: String::new(),
-        aud: String::new(),
+        aud: "".into(),
         sub,
         role: String::new(),
         iat: 0,

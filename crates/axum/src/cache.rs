@@ -162,7 +162,7 @@ mod tests {
     fn claims(exp: u64) -> Arc<AccessClaims> {
         Arc::new(AccessClaims {
             iss: String::new(),
-            aud: String::new(),
+            aud: "".into(),
             sub: 7,
             role: "user".into(),
             iat: 0,

@@ -1,6 +1,7 @@
 //! The claims of a passcard access token: one type, written by the server
 //! when it signs and read back by every verifier.
 
+use passcard_jwt::claims::Audience;
 use serde::{Deserialize, Serialize};
 
 /// The claims of a passcard access token (header `typ: at+jwt`).
@@ -12,16 +13,21 @@ use serde::{Deserialize, Serialize};
 pub struct AccessClaims {
     /// Issuer.
     pub iss: String,
-    /// Audience.
-    pub aud: String,
+    /// Audience: passcard signs one; a token whose `aud` is an array
+    /// holding the expected audience is read too (RFC 7519 section
+    /// 4.1.3), as the core's validation accepts it.
+    pub aud: Audience,
     /// The user's integer id (a JSON string, as RFC 7519 wants `sub`).
     #[serde(with = "int_string")]
     pub sub: i64,
     /// The user's role when the token was issued.
     pub role: String,
-    /// Issued at (Unix seconds).
+    /// Issued at (Unix seconds; a fractional NumericDate is read as its
+    /// whole seconds, as the core's validation reads it).
+    #[serde(with = "numeric_date")]
     pub iat: u64,
-    /// Expires at (Unix seconds).
+    /// Expires at (Unix seconds; fractional as `iat`).
+    #[serde(with = "numeric_date")]
     pub exp: u64,
     /// Token id, for the denylist.
     pub jti: String,
@@ -32,6 +38,47 @@ pub struct AccessClaims {
     /// string.
     #[serde(with = "int_string")]
     pub sid: i64,
+}
+
+/// A NumericDate (RFC 7519 section 2): written as whole seconds, read as
+/// any non-negative JSON number (its whole seconds), like the core's
+/// validation of `exp`, `nbf` and `iat`.
+mod numeric_date {
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(*v)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = u64;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a non-negative number of seconds")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+                Ok(v)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+                u64::try_from(v).map_err(|_| E::custom("a negative date"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u64, E> {
+                // The core refuses dates past year 9999 before this runs.
+                if v.is_finite() && (0.0..1.0e17).contains(&v) {
+                    #[allow(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "checked to be a finite, non-negative number in range"
+                    )]
+                    Ok(v.trunc() as u64)
+                } else {
+                    Err(E::custom("not a date"))
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// An integer written as a JSON string (`"42"`), read without allocating.
@@ -91,6 +138,35 @@ mod tests {
         assert_eq!(json["sid"], "7");
         let back: AccessClaims = serde_json::from_value(json).unwrap();
         assert_eq!(back, claims());
+    }
+
+    /// Issue 19: an `aud` array holding the expected audience, and a
+    /// fractional date, verified in the core but did not fit these claims,
+    /// so the server refused what `passcard token verify` accepted.
+    #[test]
+    fn an_audience_array_and_fractional_dates_are_read() {
+        let mut json = serde_json::to_value(claims()).unwrap();
+        assert_eq!(
+            json["aud"], "passcard",
+            "one audience is written as a string"
+        );
+        json["aud"] = serde_json::json!(["api", "passcard"]);
+        json["exp"] = serde_json::json!(2.75);
+        let back: AccessClaims = serde_json::from_value(json.clone()).unwrap();
+        assert!(back.aud.contains("passcard") && back.aud.contains("api"));
+        assert_eq!(back.exp, 2);
+        assert_eq!(serde_json::to_value(&back).unwrap()["aud"], json["aud"]);
+        for bad in [
+            serde_json::json!(-1),
+            serde_json::json!(-0.5),
+            serde_json::json!("2"),
+        ] {
+            json["exp"] = bad.clone();
+            assert!(
+                serde_json::from_value::<AccessClaims>(json.clone()).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -310,7 +310,7 @@ mod tests {
     fn claims(jti: &str, sub: i64, ver: i64) -> AccessClaims {
         AccessClaims {
             iss: String::new(),
-            aud: String::new(),
+            aud: "".into(),
             sub,
             role: String::new(),
             iat: 0,

@@ -6,7 +6,8 @@ use crate::error::Error;
 use crate::json::{self, JStr, Value};
 use crate::time::NumericDate;
 
-/// The `aud` claim: one audience or several.
+/// The `aud` claim: one audience or several (RFC 7519 section 4.1.3: a
+/// string, or an array of strings). Written back as it was read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Audience {
@@ -14,6 +15,34 @@ pub enum Audience {
     One(String),
     /// An array of audiences.
     Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `aud` is the audience, or one of them.
+    pub fn contains(&self, aud: &str) -> bool {
+        self.iter().any(|a| a == aud)
+    }
+
+    /// Each audience, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let (one, many) = match self {
+            Self::One(a) => (Some(a.as_str()), &[][..]),
+            Self::Many(list) => (None, list.as_slice()),
+        };
+        one.into_iter().chain(many.iter().map(String::as_str))
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(aud: &str) -> Self {
+        Self::One(aud.to_owned())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(aud: String) -> Self {
+        Self::One(aud)
+    }
 }
 
 /// The registered claims, for building tokens and for claims types that

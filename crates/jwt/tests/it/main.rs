@@ -10,18 +10,14 @@
 mod claims;
 /// Malformed and hostile tokens, each refused with the expected error.
 mod hostile;
+/// The hostile-token table, shared with the server's HTTP tests.
+mod hostile_table;
 /// Keys and JWKs: generation, import/export, thumbprints, key sets.
 mod jwk;
 /// Published vectors: RFC 7515 appendix A, RFC 8037 appendix A, RFC 7638.
 mod rfc_vectors;
 /// Property tests: round-trips, and any mutation or truncation fails.
 mod roundtrip;
-
-use base64::Engine as _;
-
-pub(crate) fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
 
 pub(crate) fn fixture(name: &str) -> serde_json::Value {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));

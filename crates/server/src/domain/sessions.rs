@@ -67,7 +67,7 @@ impl Auth {
         }
         let claims = AccessClaims {
             iss: self.tokens.issuer.clone(),
-            aud: self.tokens.audience.clone(),
+            aud: self.tokens.audience.clone().into(),
             sub: user.id,
             role: user.role,
             iat: u64::try_from(record.created_at).unwrap_or_default(),

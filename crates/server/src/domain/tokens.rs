@@ -21,7 +21,7 @@ pub(super) fn issue_access(
 ) -> Result<String, Error> {
     let claims = AccessClaims {
         iss: policy.issuer.clone(),
-        aud: policy.audience.clone(),
+        aud: policy.audience.clone().into(),
         sub: user.id,
         role: user.role.clone(),
         iat: now.as_secs(),

@@ -18,6 +18,8 @@ mod cookies;
 mod edge;
 /// The revocation feed (JSON pages and the event stream).
 mod feed;
+/// The core's hostile-token table over HTTP: the server and the core agree.
+mod hostile;
 /// JWKS, health, metrics, OpenAPI, keys.
 mod meta;
 /// The OAuth endpoints: metadata, token, introspection, revocation.
