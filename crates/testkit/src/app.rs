@@ -301,7 +301,15 @@ impl TestApp {
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
         let (cred, refresh) = if self.is_session() {
-            let cookie = a.header("set-cookie").split(';').next().unwrap().to_owned();
+            let cookie = a
+                .headers
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|c| c.contains("passcard_session="))
+                .and_then(|c| c.split(';').next())
+                .expect("a session cookie")
+                .to_owned();
             (Cred::Cookie(cookie), None)
         } else {
             (

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use passcard_store::{NewRefreshFor, User};
 
-use super::limiter::client_key;
+use super::limiter::{Client, client_key};
 use super::user::{Invalid, Role, Username, check_new_password};
 use super::{Auth, Caller, Error, Limit, secs, tokens};
 use crate::config::Mode;
@@ -50,6 +50,9 @@ pub struct Login {
     pub user: User,
     /// What they got.
     pub grant: Grant,
+    /// A fresh device credential for the client: presented at later
+    /// logins, it makes the client a known device of this user.
+    pub device: String,
 }
 
 impl Auth {
@@ -95,30 +98,48 @@ impl Auth {
 
     /// Checks a username and password. An unknown user costs the same hash
     /// as a wrong password and gets the same answer. Attempts are counted
-    /// per username and per client address before any hashing, so
-    /// concurrent guesses cannot all pass the check while the first ones
-    /// are still hashing; a success gives its attempt back.
+    /// before any hashing, so concurrent guesses cannot all pass the check
+    /// while the first ones are still hashing: per username and per client
+    /// address, or, for a client presenting a genuine `device` credential
+    /// of this user (one it got at an earlier login), per device only, so
+    /// failures others cause for the username never lock its owner out.
     pub async fn login(
         &self,
         username: &str,
         password: String,
         client: IpAddr,
+        device: Option<&str>,
     ) -> Result<Login, Error> {
         // Malformed names cannot exist; they still cost a hash, like any miss.
         let username = Username::parse(username).ok();
         let user_key = username.as_ref().map_or("", Username::as_str);
         let addr_key = client_key(client);
-        if let Err(retry_after) = self
-            .limiter
-            .attempt(user_key, &addr_key, self.clock.monotonic())
-        {
-            self.log_refusal("login throttled", None, &addr_key, retry_after);
-            return Err(Error::RateLimited {
-                limit: Limit::Login,
-                retry_after,
-            });
-        }
+        let now = self.now().as_secs();
+        let known = match (&username, device) {
+            (Some(name), Some(credential)) => self.devices.check(credential, name.as_str(), now),
+            _ => None,
+        };
+        let who = match known {
+            Some(id) => Client::Device(id),
+            None => Client::Address(&addr_key),
+        };
+        let attempt = match self.limiter.attempt(user_key, who, self.clock.monotonic()) {
+            Ok(attempt) => attempt,
+            Err(retry_after) => {
+                let what = if known.is_some() {
+                    "login throttled (known device)"
+                } else {
+                    "login throttled"
+                };
+                self.log_refusal(what, None, &addr_key, retry_after);
+                return Err(Error::RateLimited {
+                    limit: Limit::Login,
+                    retry_after,
+                });
+            }
+        };
         if password.len() > super::user::MAX_PASSWORD {
+            attempt.failed(self.clock.monotonic());
             self.log_refusal("login failed", None, &addr_key, Duration::ZERO);
             return Err(Error::InvalidCredentials);
         }
@@ -135,17 +156,23 @@ impl Auth {
             // Only a user that exists is named: a name that merely has
             // the shape of one may be a password typed in the wrong field.
             known => {
+                attempt.failed(self.clock.monotonic());
                 let name = known.as_ref().map(|u| u.username.as_str());
                 self.log_refusal("login failed", name, &addr_key, Duration::ZERO);
                 return Err(Error::InvalidCredentials);
             }
         };
-        self.limiter.succeeded(user_key, &addr_key);
+        attempt.succeeded();
         let grant = match &self.mode {
             Mode::Session(_) => Grant::Session(self.start_session(&user).await?),
             Mode::Token => Grant::Tokens(self.start_family(&user).await?),
         };
-        Ok(Login { user, grant })
+        let device = self.devices.issue(&user.username, now)?;
+        Ok(Login {
+            user,
+            grant,
+            device,
+        })
     }
 
     /// Logs a refused attempt (the username only of a user that exists,

@@ -1,19 +1,30 @@
-//! Attempt limits: failed logins per username and per client address, and
-//! registrations per client address.
+//! Attempt limits: failed logins per username, per client address and per
+//! known device, and registrations per client address.
 //!
-//! Each limit counts attempts in a fixed window per key; once `max`
-//! attempts are counted within the window, the key is locked until the
-//! window ends. Time is the monotonic reading of the server's clock
+//! Each limit counts attempts in a fixed window; once `max` attempts are
+//! counted within the window, the key is locked until the window ends.
+//! Time is the monotonic reading of the server's clock
 //! ([`Clock::monotonic`](passcard_jwt::Clock::monotonic)).
 //!
-//! In memory, per instance, bounded: each table holds at most its capacity
-//! of keys. Usernames and addresses are kept apart, so a flood of
-//! addresses (cheap: an IPv6 /64 each) cannot push the usernames out.
-//! When a table is full, expired entries go first; then addresses are
-//! evicted oldest first (an address flood can only dilute the address
-//! limit), while usernames are evicted only below the limit, least
-//! attempted first, and a new username that finds no room is refused
-//! (fail closed: the per-username limit never switches off).
+//! In memory, per instance, bounded:
+//!
+//! * Usernames are counted in a count-min sketch ([`Usernames`]): a fixed
+//!   block of counters, so no name is ever refused for lack of room (a
+//!   table of names that failed closed, as before issue 19, answered 429
+//!   to every new name once an attacker had filled it with locked ones).
+//!   A sketch can only overcount, so a name may lock early, never late;
+//!   only failures that were hashed are counted, and hashing bounds how
+//!   many there can be (tens a second), far below what would make the
+//!   sketch's error matter.
+//! * Addresses and devices are exact tables that evict the oldest when
+//!   full: a flood can only dilute those limits, and the username limit
+//!   stands regardless.
+//!
+//! A client that has signed in to an account before presents a device
+//! credential ([`super::device`], the OWASP "device cookie"): it is
+//! limited on its own counter and is never stopped by the username lock,
+//! so nobody can lock an owner out of their account by failing logins for
+//! it. Every other client meets the username and the address limits.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -38,33 +49,22 @@ pub(super) fn client_key(ip: IpAddr) -> String {
     }
 }
 
-/// What a full table may give up to make room.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum WhenFull {
-    /// Evict the oldest entries.
-    EvictOldest,
-    /// Evict only entries below the limit, least attempted first; refuse
-    /// a new key when there are none.
-    FailClosed,
-}
-
-/// Counts per key in fixed windows, bounded.
+/// Counts per key in fixed windows, bounded: when full, the oldest
+/// entries are evicted.
 #[derive(Debug)]
 struct Table {
     max: u32,
     window: Duration,
     capacity: usize,
-    when_full: WhenFull,
     counts: HashMap<String, (u32, Duration)>,
 }
 
 impl Table {
-    fn new(max: u32, window: Duration, capacity: usize, when_full: WhenFull) -> Self {
+    fn new(max: u32, window: Duration, capacity: usize) -> Self {
         Self {
             max,
             window,
             capacity: capacity.max(1),
-            when_full,
             counts: HashMap::new(),
         }
     }
@@ -76,63 +76,46 @@ impl Table {
         (count >= self.max && end > now).then(|| end - now)
     }
 
-    /// Counts an attempt; `false` when a new key found no room (only with
-    /// [`WhenFull::FailClosed`]).
-    fn count(&mut self, key: &str, now: Duration) -> bool {
+    /// Counts an attempt.
+    fn count(&mut self, key: &str, now: Duration) {
         if let Some(entry) = self.counts.get_mut(key) {
             if entry.1 + self.window <= now {
                 *entry = (0, now);
             }
             entry.0 += 1;
-            return true;
+            return;
         }
-        if self.counts.len() >= self.capacity && !self.make_room(now) {
-            return false;
+        if self.counts.len() >= self.capacity {
+            self.make_room(now);
         }
         self.counts.insert(key.to_owned(), (1, now));
-        true
     }
 
     /// Frees a tenth of the table (so the cost is paid once per many
-    /// inserts): expired entries, then what the policy allows.
-    fn make_room(&mut self, now: Duration) -> bool {
+    /// inserts): expired entries, then the oldest.
+    fn make_room(&mut self, now: Duration) {
         let window = self.window;
         self.counts.retain(|_, (_, start)| *start + window > now);
         let target = self.capacity - self.capacity / 10 - 1;
         if self.counts.len() <= target {
-            return true;
+            return;
         }
         let excess = self.counts.len() - target;
-        // Candidates in eviction order: oldest windows, or (failing
-        // closed) the least attempted of those still below the limit.
-        let mut candidates: Vec<(u32, Duration, &String)> = self
+        let mut candidates: Vec<(Duration, &String)> = self
             .counts
             .iter()
-            .filter(|(_, (count, _))| self.when_full == WhenFull::EvictOldest || *count < self.max)
-            .map(|(key, &(count, start))| match self.when_full {
-                WhenFull::EvictOldest => (0, start, key),
-                WhenFull::FailClosed => (count, start, key),
-            })
+            .map(|(key, &(_, start))| (start, key))
             .collect();
-        if candidates.is_empty() {
-            return false;
+        if excess < candidates.len() {
+            candidates.select_nth_unstable(excess);
         }
-        let n = excess.min(candidates.len());
-        if n < candidates.len() {
-            candidates.select_nth_unstable(n);
-        }
-        let victims: Vec<String> = candidates[..n]
+        let victims: Vec<String> = candidates[..excess.min(candidates.len())]
             .iter()
-            .map(|(_, _, k)| (*k).clone())
+            .map(|(_, k)| (*k).clone())
             .collect();
         for key in victims {
             self.counts.remove(&key);
         }
-        self.counts.len() < self.capacity
-    }
-
-    fn forget(&mut self, key: &str) {
-        self.counts.remove(key);
     }
 
     fn give_back(&mut self, key: &str) {
@@ -142,13 +125,166 @@ impl Table {
     }
 }
 
-/// Failed-login limits per username and per client address. An attempt is
-/// counted when it starts (so concurrent guesses cannot all slip through
-/// while the first are hashing); a success forgets the username's count
-/// and gives the address its attempt back.
+/// Rows of the username sketch.
+const DEPTH: usize = 4;
+/// Counters per row of the username sketch.
+const WIDTH: usize = 1 << 18;
+/// The counters of the username sketch: 4 rows of 262,144, 4 MiB. Only
+/// failures that were hashed are counted, a few thousand a minute on a
+/// large machine: with a million counted in a window, a name nobody tried
+/// still reads below 10 with a chance over 99.99%.
+pub(crate) const SKETCH_CELLS: usize = DEPTH * WIDTH;
+
+/// Failed logins per username in the current window, in a count-min
+/// sketch (conservative update; four cells a name, picked with a key of
+/// the process's own, so nobody can aim at a name's cells), plus the
+/// attempts still hashing, counted exactly (at most one per request in
+/// flight) so that concurrent guesses cannot all pass the check while the
+/// first are hashing. The window is fixed: the counters start again at
+/// each multiple of it.
+struct Usernames {
+    max: u32,
+    window: Duration,
+    hasher: std::collections::hash_map::RandomState,
+    /// The window the counters are for (`now / window`).
+    epoch: u128,
+    counts: Vec<u32>,
+    in_flight: HashMap<String, u32>,
+}
+
+impl std::fmt::Debug for Usernames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Usernames")
+            .field("max", &self.max)
+            .field("window", &self.window)
+            .field("in_flight", &self.in_flight.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Usernames {
+    fn new(max: u32, window: Duration) -> Self {
+        let mut counts = vec![0u32; SKETCH_CELLS];
+        // Touch every page now, so memory does not creep up as names
+        // come in (a soak would read that as a leak).
+        for cell in counts.iter_mut().step_by(1024) {
+            *cell = std::hint::black_box(0);
+        }
+        Self {
+            max,
+            window: window.max(Duration::from_millis(1)),
+            hasher: std::collections::hash_map::RandomState::new(),
+            epoch: 0,
+            counts,
+            in_flight: HashMap::new(),
+        }
+    }
+
+    /// Starts the counters again when the window changed.
+    fn roll(&mut self, now: Duration) {
+        let epoch = now.as_nanos() / self.window.as_nanos();
+        if epoch != self.epoch {
+            self.counts.fill(0);
+            self.epoch = epoch;
+        }
+    }
+
+    /// The cell of `name` in each row.
+    fn cells(&self, name: &str) -> [usize; DEPTH] {
+        use std::hash::BuildHasher as _;
+        let h = self.hasher.hash_one(name);
+        let (a, b) = (h & 0xffff_ffff, (h >> 32) | 1);
+        let mut cells = [0; DEPTH];
+        for (row, cell) in cells.iter_mut().enumerate() {
+            let i = a.wrapping_add(b.wrapping_mul(row as u64)) as usize % WIDTH;
+            *cell = row * WIDTH + i;
+        }
+        cells
+    }
+
+    /// The (over)estimate of `name`'s failures in this window.
+    fn estimate(&self, cells: &[usize; DEPTH]) -> u32 {
+        cells.iter().map(|&c| self.counts[c]).min().unwrap_or(0)
+    }
+
+    /// How long `name` stays locked, if it is.
+    fn locked(&mut self, name: &str, now: Duration) -> Option<Duration> {
+        self.roll(now);
+        let cells = self.cells(name);
+        let pending = self.in_flight.get(name).copied().unwrap_or(0);
+        if self.estimate(&cells).saturating_add(pending) < self.max {
+            return None;
+        }
+        let end = self.window.as_nanos() * (self.epoch + 1);
+        let left = end.saturating_sub(now.as_nanos());
+        Some(Duration::from_nanos(
+            u64::try_from(left).unwrap_or(u64::MAX),
+        ))
+    }
+
+    /// A failure of `name`: one more (conservative update: only the cells
+    /// at the estimate grow).
+    fn fail(&mut self, name: &str, now: Duration) {
+        self.roll(now);
+        let cells = self.cells(name);
+        let next = self.estimate(&cells).saturating_add(1);
+        for c in cells {
+            self.counts[c] = self.counts[c].max(next);
+        }
+    }
+
+    fn start(&mut self, name: &str) {
+        *self.in_flight.entry(name.to_owned()).or_insert(0) += 1;
+    }
+
+    fn end(&mut self, name: &str) {
+        if let Some(n) = self.in_flight.get_mut(name) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_flight.remove(name);
+            }
+        }
+    }
+}
+
+/// Who is attempting a login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Client<'a> {
+    /// A client passcard does not know: its address (the limiter key of
+    /// [`client_key`]).
+    Address(&'a str),
+    /// A client that has signed in to this account before: its device id.
+    Device(&'a str),
+}
+
+/// Failed-login limits: per username and per client address for unknown
+/// clients, per device for known ones (see the module's documentation).
+/// An attempt is counted when it starts (so concurrent guesses cannot all
+/// slip through while the first are hashing); a success gives the address
+/// or the device its attempt back.
 #[derive(Debug)]
 pub(super) struct LoginLimiter {
-    inner: Mutex<(Table, Table)>,
+    usernames: Mutex<Usernames>,
+    addresses: Mutex<Table>,
+    devices: Mutex<Table>,
+}
+
+/// An attempt under way: say how it ended with [`Self::failed`] or
+/// [`Self::succeeded`]; dropped otherwise (the request went away), it
+/// counts as neither.
+#[derive(Debug)]
+#[must_use]
+pub(super) struct Attempt<'a> {
+    limiter: &'a LoginLimiter,
+    user: String,
+    client: Owned,
+    ended: bool,
+}
+
+#[derive(Debug)]
+enum Owned {
+    Address(String),
+    Device(String),
 }
 
 impl LoginLimiter {
@@ -157,44 +293,109 @@ impl LoginLimiter {
         Self::with_capacity(max, window, CAPACITY)
     }
 
-    /// The same, holding at most `capacity` usernames and as many
-    /// addresses.
+    /// The same, holding at most `capacity` addresses and as many devices.
     pub(super) fn with_capacity(max: u32, window: Duration, capacity: usize) -> Self {
         Self {
-            inner: Mutex::new((
-                Table::new(max, window, capacity, WhenFull::FailClosed),
-                Table::new(max, window, capacity, WhenFull::EvictOldest),
-            )),
+            usernames: Mutex::new(Usernames::new(max, window)),
+            addresses: Mutex::new(Table::new(max, window, capacity)),
+            devices: Mutex::new(Table::new(max, window, capacity)),
         }
     }
 
-    /// Counts an attempt for the username and the address, or
-    /// `Err(retry_after)` without counting when either is locked, or when
-    /// the username cannot be tracked.
-    pub(super) fn attempt(&self, user: &str, addr: &str, now: Duration) -> Result<(), Duration> {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (users, addrs) = &mut *inner;
-        let wait = users.locked(user, now).max(addrs.locked(addr, now));
-        if let Some(wait) = wait {
-            return Err(wait);
+    /// Starts an attempt for the username by `client`, or
+    /// `Err(retry_after)` without counting it when a limit holds: for an
+    /// unknown client the username's and the address's, for a known
+    /// device the device's alone.
+    pub(super) fn attempt(
+        &self,
+        user: &str,
+        client: Client<'_>,
+        now: Duration,
+    ) -> Result<Attempt<'_>, Duration> {
+        let client = match client {
+            Client::Device(id) => {
+                let mut devices = self.devices.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(wait) = devices.locked(id, now) {
+                    return Err(wait);
+                }
+                devices.count(id, now);
+                Owned::Device(id.to_owned())
+            }
+            Client::Address(addr) => {
+                let mut usernames = self.usernames.lock().unwrap_or_else(|p| p.into_inner());
+                let mut addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+                let wait = usernames.locked(user, now).max(addresses.locked(addr, now));
+                if let Some(wait) = wait {
+                    return Err(wait);
+                }
+                usernames.start(user);
+                addresses.count(addr, now);
+                Owned::Address(addr.to_owned())
+            }
+        };
+        Ok(Attempt {
+            limiter: self,
+            user: user.to_owned(),
+            client,
+            ended: false,
+        })
+    }
+}
+
+impl Attempt<'_> {
+    /// The password was wrong (or the user unknown): the username's count
+    /// grows, for an unknown client.
+    pub(super) fn failed(mut self, now: Duration) {
+        self.ended = true;
+        if let Owned::Address(_) = self.client {
+            let mut usernames = self
+                .limiter
+                .usernames
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            usernames.end(&self.user);
+            usernames.fail(&self.user, now);
         }
-        if !users.count(user, now) {
-            tracing::warn!(
-                usernames = users.counts.len(),
-                "login limiter: no room to track a new username; refusing its attempts until entries expire"
-            );
-            return Err(users.window);
-        }
-        addrs.count(addr, now);
-        Ok(())
     }
 
-    /// A successful login: the user's failures are forgotten and the
-    /// address gets its attempt back.
-    pub(super) fn succeeded(&self, user: &str, addr: &str) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.0.forget(user);
-        inner.1.give_back(addr);
+    /// The login succeeded: the address or the device gets its attempt
+    /// back.
+    pub(super) fn succeeded(mut self) {
+        self.ended = true;
+        match &self.client {
+            Owned::Address(addr) => {
+                self.limiter
+                    .usernames
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .end(&self.user);
+                self.limiter
+                    .addresses
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .give_back(addr);
+            }
+            Owned::Device(id) => self
+                .limiter
+                .devices
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .give_back(id),
+        }
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            if let Owned::Address(_) = self.client {
+                self.limiter
+                    .usernames
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .end(&self.user);
+            }
+        }
     }
 }
 
@@ -209,7 +410,7 @@ impl RegistrationLimiter {
     /// At most `max` registrations per address per `window`.
     pub(super) fn new(max: u32, window: Duration) -> Self {
         Self {
-            inner: Mutex::new(Table::new(max, window, CAPACITY, WhenFull::EvictOldest)),
+            inner: Mutex::new(Table::new(max, window, CAPACITY)),
         }
     }
 
@@ -249,22 +450,14 @@ pub(super) enum FamilyWrite {
 impl FamilyLimiter {
     /// At most `per_minute` of each write per family per minute.
     pub(super) fn new(per_minute: u32) -> Self {
-        let table = || {
-            Table::new(
-                per_minute,
-                Duration::from_secs(60),
-                CAPACITY,
-                WhenFull::EvictOldest,
-            )
-        };
+        let table = || Table::new(per_minute, Duration::from_secs(60), CAPACITY);
         Self {
             inner: Mutex::new((table(), table())),
         }
     }
 
-    /// Counts a write of `family`, or `Err(retry_after)` without counting
-    /// when the family is at its limit for that write.
-    pub(super) fn attempt(
+    /// `Err(retry_after)` when `family` is at its limit for that write.
+    pub(super) fn check(
         &self,
         family: i64,
         write: FamilyWrite,
@@ -275,12 +468,18 @@ impl FamilyLimiter {
             FamilyWrite::Rotation => &mut inner.0,
             FamilyWrite::Revocation => &mut inner.1,
         };
-        let key = family.to_string();
-        if let Some(wait) = table.locked(&key, now) {
-            return Err(wait);
-        }
-        table.count(&key, now);
-        Ok(())
+        table.locked(&family.to_string(), now).map_or(Ok(()), Err)
+    }
+
+    /// Counts a write `family` made (only writes that happened count: of
+    /// many concurrent presentations of one refresh token, one rotates).
+    pub(super) fn count(&self, family: i64, write: FamilyWrite, now: Duration) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let table = match write {
+            FamilyWrite::Rotation => &mut inner.0,
+            FamilyWrite::Revocation => &mut inner.1,
+        };
+        table.count(&family.to_string(), now);
     }
 }
 
@@ -324,35 +523,53 @@ impl LogBudget {
 mod tests {
     use super::*;
 
-    const T: Duration = Duration::from_secs(1000);
+    /// A multiple of every window used here: the start of a window.
+    const T: Duration = Duration::from_secs(3600 * 10);
+
+    /// A failed attempt by an unknown client at `addr`.
+    fn fail(l: &LoginLimiter, user: &str, addr: &str, now: Duration) -> Result<(), Duration> {
+        l.attempt(user, Client::Address(addr), now)
+            .map(|a| a.failed(now))
+    }
 
     #[test]
     fn locks_after_max_attempts_until_the_window_ends() {
         let l = LoginLimiter::new(3, Duration::from_secs(60));
         for _ in 0..3 {
-            l.attempt("u:a", "ip:x", T).unwrap();
+            fail(&l, "u:a", "ip:x", T).unwrap();
         }
-        let wait = l
-            .attempt("u:a", "ip:y", T + Duration::from_secs(10))
-            .unwrap_err();
+        let wait = fail(&l, "u:a", "ip:y", T + Duration::from_secs(10)).unwrap_err();
         assert_eq!(wait, Duration::from_secs(50));
         // The address is locked too; another user from elsewhere is not.
-        assert!(l.attempt("u:b", "ip:x", T).is_err());
-        assert!(l.attempt("u:b", "ip:y", T).is_ok());
-        assert!(
-            l.attempt("u:a", "ip:z", T + Duration::from_secs(60))
-                .is_ok()
-        );
+        assert!(fail(&l, "u:b", "ip:x", T).is_err());
+        assert!(fail(&l, "u:b", "ip:y", T).is_ok());
+        assert!(fail(&l, "u:a", "ip:z", T + Duration::from_secs(60)).is_ok());
     }
 
     #[test]
-    fn success_gives_the_attempt_back() {
+    fn success_gives_the_address_its_attempt_back() {
         let l = LoginLimiter::new(2, Duration::from_secs(60));
         for _ in 0..5 {
-            l.attempt("u:a", "ip:x", T).unwrap();
-            l.succeeded("u:a", "ip:x");
+            l.attempt("u:a", Client::Address("ip:x"), T)
+                .unwrap()
+                .succeeded();
         }
-        assert!(l.attempt("u:a", "ip:x", T).is_ok());
+        assert!(fail(&l, "u:a", "ip:x", T).is_ok());
+    }
+
+    #[test]
+    fn attempts_still_hashing_count_and_an_abandoned_one_does_not() {
+        let l = LoginLimiter::new(2, Duration::from_secs(60));
+        let first = l.attempt("u:a", Client::Address("ip:1"), T).unwrap();
+        let second = l.attempt("u:a", Client::Address("ip:2"), T).unwrap();
+        // Two are hashing: a third guess at once is refused.
+        assert!(l.attempt("u:a", Client::Address("ip:3"), T).is_err());
+        // One went away unanswered: it counts as nothing.
+        drop(first);
+        second.failed(T);
+        let third = l.attempt("u:a", Client::Address("ip:3"), T).unwrap();
+        third.failed(T);
+        assert!(l.attempt("u:a", Client::Address("ip:4"), T).is_err());
     }
 
     #[test]
@@ -360,50 +577,63 @@ mod tests {
         let l = LoginLimiter::with_capacity(3, Duration::from_secs(60), 100);
         // Two failures for the victim's name...
         for i in 0..2 {
-            l.attempt("u:victim", &format!("ip:{i}"), T).unwrap();
+            fail(&l, "u:victim", &format!("ip:{i}"), T).unwrap();
         }
         // ...then thousands of addresses, each guessing once at other names.
         for i in 0..5_000 {
-            let _ = l.attempt(&format!("u:{}", i % 50), &format!("ip:flood-{i}"), T);
+            let _ = fail(&l, &format!("u:{}", i % 50), &format!("ip:flood-{i}"), T);
         }
         // The victim's count survived: one more failure locks the name.
-        l.attempt("u:victim", "ip:fresh-1", T).unwrap();
-        assert!(l.attempt("u:victim", "ip:fresh-2", T).is_err());
+        fail(&l, "u:victim", "ip:fresh-1", T).unwrap();
+        assert!(fail(&l, "u:victim", "ip:fresh-2", T).is_err());
     }
 
+    /// Issue 19: a full table of locked names (100,000) answered 429 to
+    /// every new name. A sketch has no "full": after more locked names
+    /// than that table held, new names are counted (a sketch may overcount
+    /// a few: at most 1% here, where the odds of more are below 1e-20).
     #[test]
-    fn a_full_username_table_keeps_the_locked_and_refuses_the_new() {
-        let l = LoginLimiter::with_capacity(2, Duration::from_secs(60), 10);
-        for i in 0..10 {
-            for a in 0..2 {
-                l.attempt(&format!("u:{i}"), &format!("ip:{i}-{a}"), T)
-                    .unwrap();
+    fn a_flood_of_locked_names_never_refuses_new_ones() {
+        let mut u = Usernames::new(3, Duration::from_secs(60));
+        for i in 0..100_001 {
+            let name = format!("u:{i}");
+            for _ in 0..3 {
+                u.fail(&name, T);
             }
         }
-        // Every name is locked; none can be evicted: a new one is refused
-        // rather than tracked by pushing a locked one out.
-        let wait = l.attempt("u:new", "ip:new", T).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(60));
-        assert!(l.attempt("u:3", "ip:other", T).is_err(), "still locked");
-        // Once the window is over, there is room again.
-        assert!(
-            l.attempt("u:new", "ip:new", T + Duration::from_secs(60))
-                .is_ok()
-        );
+        assert!(u.locked("u:3", T).is_some(), "still locked");
+        let refused = (0..1_000)
+            .filter(|i| u.locked(&format!("new:{i}"), T).is_some())
+            .count();
+        assert!(refused <= 10, "{refused} of 1000 new names refused");
     }
 
+    /// Issue 19: anyone could lock an account for everyone, its owner
+    /// included. A known device is limited on its own counter only.
     #[test]
-    fn a_full_username_table_evicts_the_least_attempted_below_the_limit() {
-        let l = LoginLimiter::with_capacity(3, Duration::from_secs(60), 10);
-        l.attempt("u:watched", "ip:a", T).unwrap();
-        l.attempt("u:watched", "ip:b", T).unwrap();
-        for i in 0..30 {
-            let _ = l.attempt(&format!("u:once-{i}"), &format!("ip:{i}"), T);
+    fn a_known_device_is_not_stopped_by_the_username_lock() {
+        let l = LoginLimiter::new(3, Duration::from_secs(60));
+        for i in 0..3 {
+            fail(&l, "u:alice", &format!("ip:{i}"), T).unwrap();
         }
-        // The names tried once went first; the one tried twice is still
-        // counted.
-        l.attempt("u:watched", "ip:c", T).unwrap();
-        assert!(l.attempt("u:watched", "ip:d", T).is_err());
+        assert!(
+            fail(&l, "u:alice", "ip:owner", T).is_err(),
+            "unknown clients meet the lock"
+        );
+        l.attempt("u:alice", Client::Device("dev-1"), T)
+            .unwrap()
+            .succeeded();
+        // A device guessing is stopped by its own counter.
+        for _ in 0..3 {
+            l.attempt("u:alice", Client::Device("dev-2"), T)
+                .unwrap()
+                .failed(T);
+        }
+        let wait = l
+            .attempt("u:alice", Client::Device("dev-2"), T)
+            .unwrap_err();
+        assert_eq!(wait, Duration::from_secs(60));
+        assert!(l.attempt("u:alice", Client::Device("dev-1"), T).is_ok());
     }
 
     #[test]
@@ -421,17 +651,18 @@ mod tests {
     fn a_family_writes_a_bounded_number_of_times_a_minute() {
         let f = FamilyLimiter::new(3);
         for _ in 0..3 {
-            f.attempt(7, FamilyWrite::Rotation, T).unwrap();
+            f.check(7, FamilyWrite::Rotation, T).unwrap();
+            f.count(7, FamilyWrite::Rotation, T);
         }
         let wait = f
-            .attempt(7, FamilyWrite::Rotation, T + Duration::from_secs(20))
+            .check(7, FamilyWrite::Rotation, T + Duration::from_secs(20))
             .unwrap_err();
         assert_eq!(wait, Duration::from_secs(40));
         // Revocations are counted apart, and other families are free.
-        f.attempt(7, FamilyWrite::Revocation, T).unwrap();
-        f.attempt(8, FamilyWrite::Rotation, T).unwrap();
+        f.check(7, FamilyWrite::Revocation, T).unwrap();
+        f.check(8, FamilyWrite::Rotation, T).unwrap();
         assert!(
-            f.attempt(7, FamilyWrite::Rotation, T + Duration::from_secs(60))
+            f.check(7, FamilyWrite::Rotation, T + Duration::from_secs(60))
                 .is_ok()
         );
     }

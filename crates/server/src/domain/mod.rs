@@ -3,6 +3,7 @@
 //! [`Error`]; knows nothing of HTTP.
 
 mod accounts;
+mod device;
 mod error;
 mod keys;
 mod limiter;
@@ -23,9 +24,13 @@ use passcard_jwt::{Clock, KeySet, SigningKey, UnixTime};
 use passcard_store::{SessionStore, Store};
 
 pub use accounts::{Grant, Login, MAX_PAGE, SessionGrant, TokenPair};
+pub(crate) use device::DEVICE_TTL;
+use device::Devices;
 pub use error::{Error, Invalid, Limit};
-/// The most keys each attempt-limit table holds (usernames, addresses).
+/// The most keys each attempt-limit table holds (addresses, devices).
 pub(crate) use limiter::CAPACITY as LIMITER_CAPACITY;
+/// The counters of the failed-login sketch of usernames.
+pub(crate) use limiter::SKETCH_CELLS as LIMITER_SKETCH_CELLS;
 use limiter::{FamilyLimiter, FamilyWrite, LogBudget, LoginLimiter, RegistrationLimiter};
 pub use oauth::RefreshInfo;
 use passwords::Passwords;
@@ -84,6 +89,8 @@ pub struct Auth {
     signing: SigningKey,
     verifying: KeySet,
     refresh_mac: hmac::Key,
+    /// Device credentials: who signed in before.
+    devices: Devices,
     revocations: Arc<Revocations>,
     /// Whether a session store of its own (Redis) answered its last check.
     sessions_reachable: std::sync::atomic::AtomicBool,
@@ -128,6 +135,9 @@ impl Auth {
         aws_lc_rs::rand::fill(&mut fresh)
             .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
         let mac_secret = store.secret("refresh-mac", &fresh).await?;
+        aws_lc_rs::rand::fill(&mut fresh)
+            .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+        let device_secret = store.secret("device-mac", &fresh).await?;
         let revocations = Arc::new(Revocations::new(&config.tokens, clock.clone()));
         revocations
             .catch_up(&*store)
@@ -155,6 +165,7 @@ impl Auth {
             signing,
             verifying: keys.verifying,
             refresh_mac: hmac::Key::new(hmac::HMAC_SHA256, &mac_secret),
+            devices: Devices::new(&device_secret),
             revocations,
             sessions_reachable: std::sync::atomic::AtomicBool::new(true),
             clock,
@@ -209,11 +220,11 @@ impl Auth {
         secs(self.now().as_secs())
     }
 
-    /// Counts a write of a login, or [`Error::RateLimited`] when the login
-    /// made too many of them this minute.
-    fn family_write(&self, family: i64, write: FamilyWrite) -> Result<(), Error> {
+    /// [`Error::RateLimited`] when a login made too many writes of this
+    /// kind this minute.
+    fn family_may_write(&self, family: i64, write: FamilyWrite) -> Result<(), Error> {
         self.family_writes
-            .attempt(family, write, self.clock.monotonic())
+            .check(family, write, self.clock.monotonic())
             .map_err(|retry_after| {
                 tracing::debug!(family, ?write, "a login's writes are throttled");
                 Error::RateLimited {
@@ -221,6 +232,12 @@ impl Auth {
                     retry_after,
                 }
             })
+    }
+
+    /// Counts a write a login made.
+    fn family_wrote(&self, family: i64, write: FamilyWrite) {
+        self.family_writes
+            .count(family, write, self.clock.monotonic());
     }
 
     /// Applies revocations just written, so this instance enforces them at

@@ -83,7 +83,8 @@ impl Auth {
     /// Denylists one verified access token until its expiry (its login
     /// goes on: a refresh gives a new one).
     pub async fn revoke_access_token(&self, claims: &AccessClaims) -> Result<(), Error> {
-        self.family_write(claims.sid, FamilyWrite::Revocation)?;
+        self.family_may_write(claims.sid, FamilyWrite::Revocation)?;
+        self.family_wrote(claims.sid, FamilyWrite::Revocation);
         self.store
             .revoke_token(
                 claims.sub,

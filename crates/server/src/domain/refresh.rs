@@ -43,7 +43,7 @@ impl Auth {
         let used_at = match record.used_at {
             Some(used_at) => used_at,
             None => {
-                self.family_write(record.family_id, FamilyWrite::Rotation)?;
+                self.family_may_write(record.family_id, FamilyWrite::Rotation)?;
                 let successor = NewRefresh {
                     hash: tokens::refresh_hash(&next),
                     family_id: record.family_id,
@@ -52,6 +52,7 @@ impl Auth {
                 };
                 match self.store.rotate_refresh(&hash, &successor, now).await? {
                     Rotation::Rotated => {
+                        self.family_wrote(record.family_id, FamilyWrite::Rotation);
                         return self.pair(&user, record.family_id, next, now + ttl);
                     }
                     // Another request rotated it a moment ago.

@@ -7,6 +7,10 @@
 //!   (HttpOnly, SameSite=Strict, Path=/).
 //! * Session mode: the session id in `__Host-passcard_session` (HttpOnly,
 //!   SameSite=Lax, Path=/).
+//! * Every successful login, in either mode: the client's device
+//!   credential in `__Host-passcard_device` (HttpOnly, SameSite=Strict,
+//!   Path=/, a year), which makes later logins from this browser count on
+//!   a limit of their own rather than the username's.
 //!
 //! All are `Secure` unless `PASSCARD_COOKIE_SECURE=false`, which also drops
 //! the name prefixes (browsers refuse them on cookies that are not Secure).
@@ -73,6 +77,15 @@ pub(crate) fn check_same_site(
     }
 }
 
+/// The device cookie's name.
+pub(crate) fn device_name(http: &HttpSettings) -> &'static str {
+    if http.cookie_secure {
+        "__Host-passcard_device"
+    } else {
+        "passcard_device"
+    }
+}
+
 /// Which origin unsafe cookie-authenticated requests may come from: the
 /// public URL, else the request's host (over https when cookies are
 /// Secure, loopback hosts aside).
@@ -125,6 +138,22 @@ pub(crate) fn clear_tokens(headers: &mut HeaderMap, http: &HttpSettings) {
 /// Sets the session cookie.
 pub(crate) fn set_session(headers: &mut HeaderMap, http: &HttpSettings, id: &str, ttl: u64) {
     set_cookie(headers, http, session_name(http), id, "/", "Lax", ttl);
+}
+
+/// Sets the device cookie: the client signed in to this account before
+/// (see [`crate::domain`]'s device credentials). Strict: only the site's
+/// own login sends it.
+pub(crate) fn set_device(headers: &mut HeaderMap, http: &HttpSettings, credential: &str) {
+    let ttl = crate::domain::DEVICE_TTL.as_secs();
+    set_cookie(
+        headers,
+        http,
+        device_name(http),
+        credential,
+        "/",
+        "Strict",
+        ttl,
+    );
 }
 
 /// Removes the session cookie.

@@ -74,8 +74,9 @@ impl AppState {
         // can still be accepted).
         tracing::debug!(
             verify_cache_slots = verifier.cache_stats().slots,
-            login_limiter_usernames = crate::domain::LIMITER_CAPACITY,
+            login_limiter_username_sketch_cells = crate::domain::LIMITER_SKETCH_CELLS,
             login_limiter_addresses = crate::domain::LIMITER_CAPACITY,
+            login_limiter_devices = crate::domain::LIMITER_CAPACITY,
             registration_limiter_addresses = crate::domain::LIMITER_CAPACITY,
             revocation_entries_kept_for = ?(t.access_ttl + t.leeway),
             "in-memory bounds"

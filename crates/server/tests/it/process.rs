@@ -174,8 +174,9 @@ fn the_bounds_of_the_in_memory_tables_are_logged_at_debug_level() {
     // 1000 slots round up to a power of two.
     for part in [
         "verify_cache_slots=1024",
-        "login_limiter_usernames=100000",
+        "login_limiter_username_sketch_cells=1048576",
         "login_limiter_addresses=100000",
+        "login_limiter_devices=100000",
         "registration_limiter_addresses=100000",
         "revocation_entries_kept_for=",
     ] {

@@ -72,8 +72,10 @@ checks.positive_data_acceptance.expected-statuses = [\"2xx\", 400]
         ""
     };
     format!(
-        r#"# An unsafe request by cookie needs a same-site proof (without it: 403).
-headers = {{ X-Passcard-CSRF = "1" }}
+        r#"# An unsafe request by cookie needs a same-site proof (without it: 403);
+# /v1/verify by cookie needs the method a proxy asks about (nginx sends
+# X-Original-Method; without it: 400).
+headers = {{ X-Passcard-CSRF = "1", X-Original-Method = "GET" }}
 
 {user}
 # The service credential, for the revocation feed and introspection.
@@ -160,6 +162,9 @@ async fn server(kind: Kind) -> TestServer {
             c.accounts.password_grant = true;
             c.accounts.login_max_failures = 1_000_000;
             c.accounts.registrations_per_address = 1_000_000;
+            c.accounts.login_writes_per_minute = 1_000_000;
+            // Where passcard lives: the metadata is served only then.
+            c.http.public_url = Some("https://auth.example.com".parse().unwrap());
         })
         .server()
         .await

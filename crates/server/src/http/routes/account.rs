@@ -39,7 +39,8 @@ pub(super) struct Credentials {
     password: String,
 }
 
-/// A login: credentials, and where the tokens go.
+/// A login: credentials, where the tokens go, and the device credential
+/// of an earlier login (browsers send it as a cookie instead).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LoginIn {
@@ -47,6 +48,8 @@ pub(super) struct LoginIn {
     password: String,
     #[serde(default)]
     transport: Option<Transport>,
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 /// Where a login's tokens go.
@@ -72,7 +75,8 @@ pub(super) async fn register(
     Ok((StatusCode::CREATED, Json(UserOut::from(&user))))
 }
 
-/// A token pair, as RFC 6749 section 5.1 spells it.
+/// A token pair, as RFC 6749 section 5.1 spells it, and after a login
+/// by password the client's new device credential.
 #[derive(Serialize)]
 pub(super) struct TokensOut {
     access_token: String,
@@ -80,6 +84,8 @@ pub(super) struct TokensOut {
     expires_in: u64,
     refresh_token: String,
     refresh_expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
 impl From<TokenPair> for TokensOut {
@@ -90,7 +96,16 @@ impl From<TokenPair> for TokensOut {
             expires_in: p.expires_in,
             refresh_token: p.refresh_token,
             refresh_expires_in: p.refresh_expires_in,
+            device_token: None,
         }
+    }
+}
+
+impl TokensOut {
+    /// With the device credential of the login that made the pair.
+    pub(super) fn with_device(mut self, device: String) -> Self {
+        self.device_token = Some(device);
+        self
     }
 }
 
@@ -113,6 +128,7 @@ struct CookieLoginOut {
 pub(super) async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
     Json(body): Json<LoginIn>,
 ) -> Result<Response, ApiError> {
     let cookies = match (&state.config.mode, body.transport) {
@@ -126,9 +142,18 @@ pub(super) async fn login(
             ));
         }
     };
+    let http = &state.config.http;
+    // The body's (an API client's), else the browser's cookie; one that
+    // cannot be read is no known device.
+    let device = match &body.device_token {
+        Some(token) => Some(token.as_str()),
+        None => cookie::read(&headers, cookie::device_name(http))
+            .ok()
+            .flatten(),
+    };
     let result = state
         .auth
-        .login(&body.username, body.password, client)
+        .login(&body.username, body.password, client, device)
         .await;
     let outcome = match &result {
         Ok(_) => Some("success"),
@@ -140,9 +165,10 @@ pub(super) async fn login(
         state.metrics.login(outcome);
     }
     let login = result?;
-    let http = &state.config.http;
-    Ok(match login.grant {
-        Grant::Tokens(pair) if !cookies => Json(TokensOut::from(pair)).into_response(),
+    let mut response = match login.grant {
+        Grant::Tokens(pair) if !cookies => {
+            Json(TokensOut::from(pair).with_device(login.device.clone())).into_response()
+        }
         Grant::Tokens(pair) => {
             let mut response = Json(CookieLoginOut {
                 user: UserOut::from(&login.user),
@@ -171,7 +197,9 @@ pub(super) async fn login(
             );
             response
         }
-    })
+    };
+    cookie::set_device(response.headers_mut(), http, &login.device);
+    Ok(response)
 }
 
 fn set_pair_cookies(headers: &mut axum::http::HeaderMap, http: &HttpSettings, pair: &TokenPair) {

@@ -13,6 +13,8 @@ crate::contract::contract!(
         registrations_are_limited_per_address_and_a_taken_name_costs_no_hash,
         registrations_in_flight_never_delay_a_login,
         behind_a_trusted_proxy_each_client_has_its_own_limit,
+        nobody_can_lock_an_owner_out_of_their_account,
+        a_known_device_is_limited_on_its_own_counter,
     ],
     tokens: [login_answers_a_token_pair],
     sessions: [],
@@ -347,4 +349,130 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit(setup: Setup) {
         .send()
         .await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// `name=value` of the cookie `name` an answer sets.
+fn set_cookie(a: &passcard_testkit::Answer, name: &str) -> String {
+    a.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie in {a:?}"))
+        .to_owned()
+}
+
+const DEVICE: &str = "__Host-passcard_device";
+
+/// Issue 19: ten wrong passwords for a name, from any addresses, locked it
+/// for everyone, its owner included, and repeated it kept an admin out for
+/// good. A client that signed in before (the device cookie; an API client
+/// may send it as `device_token`) is not stopped by the username lock;
+/// everyone else still is, and guesses per username stay bounded.
+async fn nobody_can_lock_an_owner_out_of_their_account(setup: Setup) {
+    let app = setup.start().await;
+    app.seed("alice", "user").await;
+    app.seed("bob", "user").await;
+    let owner: std::net::SocketAddr = "192.0.2.10:5000".parse().unwrap();
+    let login = |from: std::net::SocketAddr, user: &str, password: &str| {
+        app.post("/v1/login")
+            .from_addr(from)
+            .json(&json!({"username": user, "password": password, "transport": "cookie"}))
+    };
+    // Alice signs in from her browser once: it gets a device cookie,
+    // HttpOnly, Secure, host-only, sent only by the site's own pages.
+    let first = login(owner, "alice", PASSWORD).send().await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let device = set_cookie(&first, DEVICE);
+    let attrs = first
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(DEVICE))
+        .unwrap()
+        .to_owned();
+    for attr in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/",
+        "Secure",
+        "Max-Age=31536000",
+    ] {
+        assert!(attrs.contains(attr), "{attr} missing: {attrs}");
+    }
+    let bob_device = set_cookie(&login(owner, "bob", PASSWORD).send().await, DEVICE);
+    // An attacker: 1,000 wrong passwords for alice from 50 other addresses.
+    let mut guesses = 0;
+    for i in 0..1_000 {
+        let from: std::net::SocketAddr = format!("198.51.100.{}:1", i % 50).parse().unwrap();
+        let a = login(from, "alice", &format!("guess-{i}")).send().await;
+        match a.status {
+            StatusCode::UNAUTHORIZED => guesses += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("guess {i}: {other} {}", a.text),
+        }
+    }
+    // Guesses per username per window stay bounded across addresses.
+    assert_eq!(guesses, 10, "guesses at alice's password within one window");
+    // Alice's known browser signs in at once...
+    let again = login(owner, "alice", PASSWORD).cookie(&device).send().await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    // ...and so does an API client sending the credential in the body.
+    let (_, value) = device.split_once('=').unwrap();
+    let api = app
+        .post("/v1/login")
+        .from_addr(owner)
+        .json(&json!({"username": "alice", "password": PASSWORD, "transport": "cookie", "device_token": value}))
+        .send()
+        .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.text);
+    // An unknown client still meets the lock, even with the password;
+    // so does one showing another user's device, or a forged one.
+    let fresh: std::net::SocketAddr = "203.0.113.77:1".parse().unwrap();
+    for cookie in [
+        None,
+        Some(bob_device.as_str()),
+        Some("__Host-passcard_device=1.AAAAAAAAAAAAAAAAAAAAAA.x"),
+    ] {
+        let mut call = login(fresh, "alice", PASSWORD);
+        if let Some(c) = cookie {
+            call = call.cookie(c);
+        }
+        let a = call.send().await;
+        a.assert_problem(StatusCode::TOO_MANY_REQUESTS, "too-many-requests");
+    }
+}
+
+/// A stolen device cookie is no skeleton key: its own failures lock it
+/// (and only it) for the window.
+async fn a_known_device_is_limited_on_its_own_counter(setup: Setup) {
+    let app = setup
+        .config(|c| c.accounts.login_max_failures = 3)
+        .start()
+        .await;
+    app.seed("alice", "user").await;
+    let login = |password: &str| {
+        app.post("/v1/login")
+            .json(&json!({"username": "alice", "password": password, "transport": "cookie"}))
+    };
+    let first = login(PASSWORD).send().await;
+    let stolen = set_cookie(&first, DEVICE);
+    let other = set_cookie(&login(PASSWORD).send().await, DEVICE);
+    for _ in 0..3 {
+        let a = login("wrong password").cookie(&stolen).send().await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = login(PASSWORD).cookie(&stolen).send().await;
+    locked.assert_problem(StatusCode::TOO_MANY_REQUESTS, "too-many-requests");
+    assert_eq!(locked.header("retry-after"), "900");
+    // The owner's other browser is not held back by it.
+    let ok = login(PASSWORD).cookie(&other).send().await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    app.clock.advance(Duration::from_secs(900));
+    assert_eq!(
+        login(PASSWORD).cookie(&stolen).send().await.status,
+        StatusCode::OK
+    );
 }

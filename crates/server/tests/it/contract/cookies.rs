@@ -5,7 +5,7 @@ use serde_json::json;
 crate::contract::contract!(
     every: [me_says_how_many_store_queries_it_cost],
     tokens: [
-        a_cookie_login_sets_two_safe_cookies_and_no_token_text,
+        a_cookie_login_sets_safe_cookies_and_no_token_text,
         without_secure_the_cookies_lose_their_prefixes,
         the_access_cookie_works_wherever_a_bearer_token_does,
         the_header_wins_over_the_cookie,
@@ -65,7 +65,7 @@ async fn cookie_login(app: &TestApp, name: &str) -> (Answer, Jar) {
     (a, jar)
 }
 
-async fn a_cookie_login_sets_two_safe_cookies_and_no_token_text(setup: Setup) {
+async fn a_cookie_login_sets_safe_cookies_and_no_token_text(setup: Setup) {
     let app = setup.start().await;
     let id = app.seed("alice", "user").await;
     let (a, jar) = cookie_login(&app, "alice").await;
@@ -81,8 +81,13 @@ async fn a_cookie_login_sets_two_safe_cookies_and_no_token_text(setup: Setup) {
     assert!(!a.text.contains(access) && !a.text.contains(refresh));
     assert_eq!(a.header("cache-control"), "no-store");
 
+    // The tokens, and the device credential (see the accounts tests).
     let cookies = set_cookies(&a);
-    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
+    assert!(
+        cookies[2].starts_with("__Host-passcard_device="),
+        "{cookies:?}"
+    );
     let attrs = |name: &str| -> Vec<String> {
         let c = cookies.iter().find(|c| c.starts_with(name)).unwrap();
         c.split("; ").skip(1).map(str::to_owned).collect()
@@ -118,7 +123,15 @@ async fn a_cookie_login_sets_two_safe_cookies_and_no_token_text(setup: Setup) {
         .send()
         .await;
     assert!(!body.str("access_token").is_empty());
-    assert!(body.headers.get("set-cookie").is_none());
+    // The tokens are in the body; only the device credential is a
+    // cookie, and the body carries it too (for API clients).
+    let device = set_cookies(&body);
+    assert_eq!(device.len(), 1, "{device:?}");
+    let value = device[0]
+        .strip_prefix("__Host-passcard_device=")
+        .and_then(|c| c.split(';').next())
+        .unwrap();
+    assert_eq!(body.str("device_token"), value);
     let bad = app
         .post("/v1/login")
         .json(&json!({"username": "alice", "password": PASSWORD, "transport": "smoke"}))

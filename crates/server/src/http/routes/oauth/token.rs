@@ -63,12 +63,13 @@ pub(in crate::http::routes) async fn token(
                 Err(Error::InvalidRefreshToken) => "refused",
                 Err(_) => "error",
             });
-            result
+            result.map(|pair| (pair, None))
         }
         "password" if token_mode && state.config.accounts.password_grant => {
             let username = form.require("username")?;
             let password = form.require("password")?.to_owned();
-            let result = state.auth.login(username, password, client).await;
+            let device = form.get("device_token");
+            let result = state.auth.login(username, password, client, device).await;
             state.metrics.login(match &result {
                 Ok(_) => "success",
                 Err(Error::RateLimited { .. }) => "rate_limited",
@@ -77,7 +78,7 @@ pub(in crate::http::routes) async fn token(
             });
             match result {
                 Ok(login) => match login.grant {
-                    Grant::Tokens(pair) => Ok(pair),
+                    Grant::Tokens(pair) => Ok((pair, Some(login.device))),
                     Grant::Session(_) => Err(Error::WrongMode),
                 },
                 Err(e) => Err(e),
@@ -99,9 +100,13 @@ pub(in crate::http::routes) async fn token(
         }
     };
     match result {
-        Ok(pair) => {
-            // RFC 6749 section 5.1.
-            let mut r = axum::Json(TokensOut::from(pair)).into_response();
+        Ok((pair, device)) => {
+            // RFC 6749 section 5.1 (a login also gets its device credential).
+            let mut out = TokensOut::from(pair);
+            if let Some(device) = device {
+                out = out.with_device(device);
+            }
+            let mut r = axum::Json(out).into_response();
             no_store(r.headers_mut());
             Ok(r)
         }
