@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::call::{Answer, Call, Cred, Login};
 use crate::clock::ManualClock;
 use crate::env;
+use crate::net::{self, TcpProxy};
 use crate::store::{TempDir, TempPrefix, TempSchema};
 
 /// The password of every user a test kit creates.
@@ -67,6 +68,7 @@ pub struct Setup {
     clock: ManualClock,
     real_time: bool,
     follow: bool,
+    cuttable: bool,
     customize: Vec<Change>,
 }
 
@@ -78,6 +80,8 @@ struct Places {
     dir: TempDir,
     _schema: Option<TempSchema>,
     _prefix: Option<TempPrefix>,
+    /// The proxies in front of PostgreSQL and Redis, when cuttable.
+    proxies: Vec<TcpProxy>,
 }
 
 impl Setup {
@@ -89,6 +93,7 @@ impl Setup {
             clock: ManualClock::new(),
             real_time: false,
             follow: false,
+            cuttable: false,
             customize: Vec::new(),
         }
     }
@@ -120,6 +125,13 @@ impl Setup {
         self
     }
 
+    /// Reaches PostgreSQL and Redis through a [`TcpProxy`] of its own,
+    /// which [`TestApp::store_down`] cuts.
+    pub fn cuttable(mut self) -> Self {
+        self.cuttable = true;
+        self
+    }
+
     /// Changes the configuration (after the matrix set the store and
     /// mode).
     pub fn config(mut self, f: impl FnOnce(&mut Config) + Send + 'static) -> Self {
@@ -134,14 +146,26 @@ impl Setup {
         let dir = TempDir::new("server");
         let mut config = Config::with_data_dir(dir.join("data"));
         config.accounts.hash_concurrency = 2;
-        let (mut schema, mut prefix) = (None, None);
+        let (mut schema, mut prefix, mut proxies) = (None, None, Vec::new());
+        let cuttable = self.cuttable;
+        // The URL a server reaches a service at: through a proxy of its
+        // own when cuttable.
+        let mut reach = async |url: &str, port: u16| {
+            if !cuttable {
+                return url.to_owned();
+            }
+            let proxy = TcpProxy::start(net::target(url, port).await).await;
+            let url = net::via(url, proxy.addr());
+            proxies.push(proxy);
+            url
+        };
         match self.kind {
             Kind::SqliteToken => {}
             Kind::SqliteSession => config.mode = Mode::session(),
             Kind::PostgresToken | Kind::PostgresSession => {
                 let base = env::postgres(self.kind.what())?;
                 let s = TempSchema::create(&base).await;
-                config.storage.database_url = s.url().to_owned();
+                config.storage.database_url = reach(s.url(), 5432).await;
                 schema = Some(s);
                 if self.kind == Kind::PostgresSession {
                     config.mode = Mode::session();
@@ -151,7 +175,7 @@ impl Setup {
                 let url = env::redis(self.kind.what())?;
                 let p = TempPrefix::new(&url);
                 let mut sessions = SessionSettings::default();
-                sessions.store = Some(url);
+                sessions.store = Some(reach(&url, 6379).await);
                 p.prefix().clone_into(&mut sessions.prefix);
                 config.mode = Mode::Session(sessions);
                 prefix = Some(p);
@@ -164,6 +188,7 @@ impl Setup {
             dir,
             _schema: schema,
             _prefix: prefix,
+            proxies,
         };
         let shared: Arc<dyn Clock> = if self.real_time {
             Arc::new(SystemClock::new())
@@ -262,6 +287,29 @@ impl TestApp {
     /// Whether the server runs in session mode.
     pub fn is_session(&self) -> bool {
         self.state.config.mode.sessions().is_some()
+    }
+
+    /// Takes the store away, for real where it is a server: PostgreSQL and
+    /// Redis (for a [cuttable](Setup::cuttable) setup) are cut at the
+    /// proxy, their open connections closed and new ones refused; SQLite,
+    /// which has no server to stop, has its pool closed (with sessions in
+    /// Redis both go: the users are in SQLite).
+    pub async fn store_down(&self) {
+        assert!(
+            self.kind == Kind::SqliteToken
+                || self.kind == Kind::SqliteSession
+                || !self.places.proxies.is_empty(),
+            "store_down needs Setup::cuttable"
+        );
+        for proxy in &self.places.proxies {
+            proxy.cut();
+        }
+        if matches!(
+            self.kind,
+            Kind::SqliteToken | Kind::SqliteSession | Kind::RedisSession
+        ) {
+            self.state.auth.store().close().await;
+        }
     }
 
     /// The server's data folder.

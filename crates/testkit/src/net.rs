@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,11 +18,15 @@ use crate::store::TempDir;
 
 /// A TCP forwarder on loopback: each new connection goes to the current
 /// target; connections already open stay where they went (as behind a
-/// virtual IP or a DNS name moved by a failover).
+/// virtual IP or a DNS name moved by a failover). [`cut`](Self::cut) takes
+/// the target away as a stopped server would: open connections closed,
+/// new ones closed as soon as they arrive, until [`restore`](Self::restore).
 #[derive(Debug)]
 pub struct TcpProxy {
     addr: SocketAddr,
     target: Arc<Mutex<SocketAddr>>,
+    cut: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
     accept: JoinHandle<()>,
 }
 
@@ -31,20 +36,31 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let target = Arc::new(Mutex::new(target));
-        let to = target.clone();
+        let cut = Arc::new(AtomicBool::new(false));
+        let open: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (to, is_cut, conns) = (target.clone(), cut.clone(), open.clone());
         let accept = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                if is_cut.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
                 let dest = *to.lock().unwrap();
-                tokio::spawn(async move {
+                let task = tokio::spawn(async move {
                     if let Ok(mut outbound) = TcpStream::connect(dest).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
                 });
+                let mut conns = conns.lock().unwrap();
+                conns.retain(|t| !t.is_finished());
+                conns.push(task.abort_handle());
             }
         });
         Self {
             addr,
             target,
+            cut,
+            open,
             accept,
         }
     }
@@ -58,12 +74,56 @@ impl TcpProxy {
     pub fn retarget(&self, target: SocketAddr) {
         *self.target.lock().unwrap() = target;
     }
+
+    /// Closes every connection through the proxy, and every new one as it
+    /// arrives, until [`restore`](Self::restore).
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for task in self.open.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Forwards new connections again.
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.accept.abort();
+        for task in self.open.lock().unwrap().drain(..) {
+            task.abort();
+        }
     }
+}
+
+/// `url` with its host and port replaced by `addr` (`scheme://[user@]host:port/…`).
+pub(crate) fn via(url: &str, addr: SocketAddr) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let user = authority.rsplit_once('@').map(|(u, _)| format!("{u}@"));
+    format!("{scheme}://{}{addr}{tail}", user.unwrap_or_default())
+}
+
+/// The address `url`'s host and port name (`scheme://[user@]host:port/…`).
+pub(crate) async fn target(url: &str, default_port: u16) -> SocketAddr {
+    let rest = url.split_once("://").unwrap().1;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host = rest[..end]
+        .rsplit_once('@')
+        .map_or(&rest[..end], |(_, h)| h);
+    let host = if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        host.to_owned()
+    } else {
+        format!("{host}:{default_port}")
+    };
+    tokio::net::lookup_host(host).await.unwrap().next().unwrap()
 }
 
 /// A `redis-server` of the test's own, on a free loopback port, keeping

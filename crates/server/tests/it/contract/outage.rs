@@ -9,6 +9,7 @@ crate::contract::contract!(
     tokens: [
         fail_closed_when_the_revocation_view_is_too_old,
         without_the_store_tokens_still_verify_and_the_lag_shows,
+        the_oauth_endpoints_answer_temporarily_unavailable_while_the_store_is_down,
     ],
     sessions: [],
 );
@@ -25,16 +26,17 @@ fn assert_unavailable(a: &Answer, what: &str) {
     assert_eq!(a.header("retry-after"), "1", "{what}");
 }
 
+/// The store taken away for real (issue 19: closing the pool left Redis
+/// up with sessions in Redis): PostgreSQL and Redis cut at a proxy, SQLite
+/// closed.
 async fn every_write_answers_503_with_retry_after_while_the_store_is_down(setup: Setup) {
-    let app = setup.start().await;
+    let app = setup.cuttable().start().await;
     let alice = app.seed("alice", "user").await;
     app.seed("root", "admin").await;
     let user = app.login("alice").await;
     let other = app.login("alice").await;
     let root = app.login("root").await;
-    // With sessions in Redis, the users' store is what goes away: every
-    // session lookup reads the user from it too.
-    app.state.auth.store().close().await;
+    app.store_down().await;
 
     let register = app
         .post("/v1/users")
@@ -78,6 +80,7 @@ async fn every_write_answers_503_with_retry_after_while_the_store_is_down(setup:
 
 async fn fail_closed_when_the_revocation_view_is_too_old(setup: Setup) {
     let app = setup
+        .cuttable()
         .config(|c| c.revocation.max_lag = Some(Duration::from_secs(30)))
         .start()
         .await;
@@ -86,7 +89,7 @@ async fn fail_closed_when_the_revocation_view_is_too_old(setup: Setup) {
     assert_eq!(app.me(&cred).await.status, StatusCode::OK);
     // The log cannot be read any more; once the view is older than the
     // bound, tokens are refused with 503 rather than trusted blindly.
-    app.state.auth.store().close().await;
+    app.store_down().await;
     app.clock.advance(Duration::from_secs(30));
     assert_eq!(app.me(&cred).await.status, StatusCode::OK, "at the bound");
     app.clock.advance(Duration::from_secs(1));
@@ -99,10 +102,10 @@ async fn fail_closed_when_the_revocation_view_is_too_old(setup: Setup) {
 }
 
 async fn without_the_store_tokens_still_verify_and_the_lag_shows(setup: Setup) {
-    let app = setup.start().await;
+    let app = setup.cuttable().start().await;
     app.seed("alice", "user").await;
     let cred = app.login("alice").await.cred;
-    app.state.auth.store().close().await;
+    app.store_down().await;
     app.clock.advance(Duration::from_secs(4));
     // The store is gone: verification goes on (that is the point of
     // stateless tokens) and /healthz reports the growing lag, past three
@@ -112,4 +115,84 @@ async fn without_the_store_tokens_still_verify_and_the_lag_shows(setup: Setup) {
     assert_eq!(h.body["status"], "lagging", "{}", h.text);
     assert_eq!(h.body["revocation_lag_ms"], 4000);
     assert_eq!(app.metric("passcard_revocation_lag_seconds").await, 4.0);
+}
+
+#[track_caller]
+fn assert_oauth_unavailable(a: &Answer, what: &str) {
+    assert_eq!(
+        a.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{what}: {}",
+        a.text
+    );
+    assert_eq!(
+        a.body["error"], "temporarily_unavailable",
+        "{what}: {}",
+        a.text
+    );
+    assert_eq!(a.header("retry-after"), "1", "{what}");
+    assert_eq!(a.header("cache-control"), "no-store", "{what}");
+}
+
+/// Issue 19: were an outage answered `invalid_grant`, every OAuth client
+/// would throw its refresh token away. It is `temporarily_unavailable`,
+/// 503, `Retry-After`, never stored.
+async fn the_oauth_endpoints_answer_temporarily_unavailable_while_the_store_is_down(setup: Setup) {
+    const SERVICE: &str = "service-token-0123456789abcdef0123456789";
+    let app = setup
+        .cuttable()
+        .config(|c| {
+            c.accounts.password_grant = true;
+            c.services.token = Some(passcard::config::Secret(SERVICE.into()));
+        })
+        .start()
+        .await;
+    app.seed("alice", "user").await;
+    let login = app.login("alice").await;
+    let refresh = login.refresh_token().to_owned();
+    let access = login.cred.token().to_owned();
+    app.store_down().await;
+    let form = |path: &str, body: String| {
+        app.post(path)
+            .body("application/x-www-form-urlencoded", body)
+            .send()
+    };
+    let grant = form(
+        "/oauth/token",
+        format!("grant_type=refresh_token&refresh_token={refresh}"),
+    )
+    .await;
+    assert_oauth_unavailable(&grant, "the refresh grant");
+    let password = form(
+        "/oauth/token",
+        format!("grant_type=password&username=alice&password={PASSWORD}"),
+    )
+    .await;
+    assert_oauth_unavailable(&password, "the password grant");
+    for token in [&refresh, &access] {
+        let revoke = form("/oauth/revoke", format!("token={token}")).await;
+        assert_oauth_unavailable(&revoke, "revocation");
+    }
+    let introspect = app
+        .post("/oauth/introspect")
+        .bearer(SERVICE)
+        .body(
+            "application/x-www-form-urlencoded",
+            format!("token={refresh}"),
+        )
+        .send()
+        .await;
+    assert_oauth_unavailable(&introspect, "introspection of a refresh token");
+    // An access token is introspected in memory, store or not.
+    let live = app
+        .post("/oauth/introspect")
+        .bearer(SERVICE)
+        .body(
+            "application/x-www-form-urlencoded",
+            format!("token={access}"),
+        )
+        .send()
+        .await;
+    assert_eq!(live.status, StatusCode::OK, "{}", live.text);
+    assert_eq!(live.body["active"], true);
 }
