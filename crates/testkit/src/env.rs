@@ -1,7 +1,9 @@
 //! The services a test run may use, from the environment. A test that
 //! needs one that is not configured skips, and says so loudly (past the
 //! test harness's output capture, once per service and process); one that
-//! is configured but unreachable fails.
+//! is configured but unreachable fails. With [`REQUIRE_ALL`] set to `1`
+//! (as `.ci/run` sets it), nothing may skip: a skip fails the test, since
+//! a skipped test reports `ok`.
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -45,10 +47,18 @@ pub const NODE_DIR: &str = "PASSCARD_TEST_NODE_DIR";
 /// one); when set, it must exist.
 pub const SCHEMATHESIS: &str = "PASSCARD_TEST_SCHEMATHESIS";
 
+/// When `1`, a test that would skip fails instead.
+pub const REQUIRE_ALL: &str = "PASSCARD_TEST_REQUIRE_ALL";
+
 static SAID: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
-/// Says, once per process, that tests needing `what` are skipped.
+/// Says, once per process, that tests needing `what` are skipped; with
+/// [`REQUIRE_ALL`] set to `1`, fails the test instead.
 pub fn skipped(what: &str, how: &str) {
+    assert!(
+        var(REQUIRE_ALL).as_deref() != Some("1"),
+        "{what} would be skipped ({how}), and {REQUIRE_ALL}=1 says no test may skip"
+    );
     let mut said = SAID.lock().unwrap_or_else(|p| p.into_inner());
     if said
         .get_or_insert_with(HashSet::new)
@@ -240,4 +250,46 @@ pub fn pg_bin(what: &str) -> Option<PathBuf> {
         );
     }
     Some(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    /// What the probe does when run by the test below: asks for a
+    /// PostgreSQL the run does not have (a skip).
+    #[test]
+    fn probe() {
+        if std::env::var_os("PASSCARD_TEST_SKIP_PROBE").is_some() {
+            assert!(super::postgres("the skip probe").is_none());
+        }
+    }
+
+    /// The probe, in a process of its own with `require_all` as
+    /// PASSCARD_TEST_REQUIRE_ALL: whether it passed.
+    fn probe_passes(require_all: Option<&str>) -> bool {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", "env::tests::probe", "--test-threads", "1"])
+            .env("PASSCARD_TEST_SKIP_PROBE", "1")
+            .env_remove(super::DATABASE_URL)
+            .env_remove(super::REQUIRE_ALL);
+        if let Some(v) = require_all {
+            cmd.env(super::REQUIRE_ALL, v);
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("1 passed") || stdout.contains("1 failed"),
+            "{stdout}"
+        );
+        out.status.success()
+    }
+
+    /// Issue 19: a skipped test reports `ok`. With REQUIRE_ALL=1 it fails.
+    #[test]
+    fn a_skip_fails_the_test_when_every_test_must_run() {
+        assert!(probe_passes(None), "a plain run skips and passes");
+        assert!(probe_passes(Some("0")));
+        assert!(!probe_passes(Some("1")), "with REQUIRE_ALL=1 a skip fails");
+    }
 }

@@ -1,8 +1,9 @@
 //! The web page in a real browser (headless Chromium over WebDriver):
-//! sign-up, sign-in, renewal, revocation seen on the next request, an
-//! admin's role change, and a cross-site form refused. Screenshots of
-//! each page land in `target/screenshots`. Skipped (loudly) where no
-//! Chromium is installed; `.ci/run` installs it.
+//! sign-up, sign-in, renewal, revocation seen on the next request and by
+//! the page's own check, an admin's role change, and a cross-site form
+//! refused; sign-in and signing out everywhere in session mode too.
+//! Screenshots of each page land in `target/screenshots`. Skipped (loudly)
+//! where no Chromium is installed; `.ci/run` installs it.
 
 use std::time::Duration;
 
@@ -11,7 +12,15 @@ use passcard_testkit::{Browser, Kind, PASSWORD, Page, Setup, TestServer};
 /// A token-mode server on a loopback port, on the system clock (the
 /// browser's cookies expire in real time).
 async fn server(change: impl FnOnce(&mut passcard::config::Config) + Send + 'static) -> TestServer {
-    Setup::new(Kind::SqliteToken)
+    server_of(Kind::SqliteToken, change).await
+}
+
+/// A server of `kind` (SQLite) on a loopback port, on the system clock.
+async fn server_of(
+    kind: Kind,
+    change: impl FnOnce(&mut passcard::config::Config) + Send + 'static,
+) -> TestServer {
+    Setup::new(kind)
         .real_time()
         .config(change)
         .server()
@@ -166,6 +175,71 @@ async fn signing_out_everywhere_in_one_browser_signs_the_other_out_on_its_next_r
     laptop.visible("#view-signin").await;
     laptop.close().await;
     phone.close().await;
+}
+
+/// Issue 19: the browser tests ran in token mode only.
+#[tokio::test]
+async fn in_session_mode_a_browser_signs_in_and_signing_out_everywhere_ends_the_other() {
+    let Some(browser) = Browser::start("the browser tests").await else {
+        return;
+    };
+    let s = server_of(Kind::SqliteSession, |_| {}).await;
+    s.seed("alice", "user").await;
+    let laptop = browser.session().await;
+    let phone = browser.session().await;
+    signed_in(&laptop, &s, "alice").await;
+    laptop.wait_text("#me-role", "user").await;
+    // Every request looks the session up: one store query, said so.
+    laptop.wait_text("#me-queries", "1 store query").await;
+    laptop.wait_text("#me-explain", "session mode").await;
+    laptop.screenshot("account-session").await;
+    // The session id is in an HttpOnly, Secure, host-only cookie.
+    assert_eq!(laptop.eval("return document.cookie").await, "");
+    let cookies = laptop.cookies().await;
+    let session = cookies
+        .iter()
+        .find(|c| c.name() == "__Host-passcard_session")
+        .unwrap_or_else(|| panic!("the session cookie: {cookies:?}"));
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(session.secure(), Some(true));
+    // A reload keeps the session.
+    laptop.client.refresh().await.unwrap();
+    laptop.visible("#view-account").await;
+    // Signing out everywhere on the phone ends the laptop's session too.
+    signed_in(&phone, &s, "alice").await;
+    phone.click("#signout-all").await;
+    phone.visible("#view-signin").await;
+    phone.wait_text("#notice", "signed out everywhere").await;
+    laptop.click("#check").await;
+    laptop.visible("#view-signin").await;
+    laptop.wait_text("#notice", "You were signed out").await;
+    laptop.client.refresh().await.unwrap();
+    laptop.visible("#view-signin").await;
+    laptop.close().await;
+    phone.close().await;
+}
+
+/// Issue 19: the page's own check (every 5 s while it is shown) never
+/// fired in a test. A login ended elsewhere, through the API: the page
+/// finds out by itself, with nobody clicking.
+#[tokio::test]
+async fn the_page_notices_by_itself_that_its_login_ended() {
+    let Some(browser) = Browser::start("the browser tests").await else {
+        return;
+    };
+    let s = server(|_| {}).await;
+    s.seed("alice", "user").await;
+    let page = browser.session().await;
+    signed_in(&page, &s, "alice").await;
+    page.wait_text("#me-role", "user").await;
+    // Everywhere, from another client.
+    let api = s.login("alice").await;
+    assert_eq!(s.logout_all(&api.cred).await.status, 204);
+    // No click: the page's next own check (within 5 s) shows the sign-in
+    // form and says why.
+    page.wait_text("#notice", "You were signed out").await;
+    assert!(page.shows("#view-signin").await);
+    page.close().await;
 }
 
 #[tokio::test]

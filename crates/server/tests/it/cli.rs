@@ -626,12 +626,7 @@ fn compare_measures_tokens_against_sessions_and_writes_the_table() {
 /// under the instances and restores them.
 #[test]
 fn compare_cuts_redis_under_sessions_and_sees_them_recover() {
-    let Ok(redis) = std::env::var("PASSCARD_TEST_REDIS_URL") else {
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED: compare with Redis (set PASSCARD_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379) ***\n"
-        );
+    let Some(redis) = passcard_testkit::env::redis("compare with Redis") else {
         return;
     };
     let dir = tempdir();

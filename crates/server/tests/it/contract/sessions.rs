@@ -119,24 +119,59 @@ async fn cookie_authenticated_unsafe_requests_need_csrf_proof(setup: Setup) {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 }
 
+/// The default limits: 30 minutes idle, 12 hours in all. Every answer is
+/// checked: 200 up to the last second before a limit, 401 right after.
 async fn a_session_ends_when_idle_or_at_its_lifetime(setup: Setup) {
+    const IDLE: u64 = 30 * 60;
+    const LIFETIME: u64 = 12 * 3600;
     let app = setup.start().await;
     app.seed("alice", "user").await;
-    let idle = app.login("alice").await.cred;
+    let before_idle = app.login("alice").await.cred;
+    let at_idle = app.login("alice").await.cred;
+    let after_idle = app.login("alice").await.cred;
     let busy = app.login("alice").await.cred;
-    // Used every 20 minutes, a session slides past its 30-minute idle
-    // expiry; the unused one ends.
-    for _ in 0..3 {
-        app.clock.advance(Duration::from_secs(20 * 60));
-        assert_eq!(app.me(&busy).await.status, StatusCode::OK);
+    let mut now = 0;
+    let advance = |now: &mut u64, t: u64| {
+        app.clock.advance(Duration::from_secs(t - *now));
+        *now = t;
+    };
+    // Unused: good until the last second of its idle time, gone at it.
+    advance(&mut now, IDLE - 1);
+    assert_eq!(
+        app.me(&before_idle).await.status,
+        StatusCode::OK,
+        "at {now} s"
+    );
+    assert_eq!(app.me(&busy).await.status, StatusCode::OK, "at {now} s");
+    advance(&mut now, IDLE);
+    assert_eq!(
+        app.me(&at_idle).await.status,
+        StatusCode::UNAUTHORIZED,
+        "at {now} s"
+    );
+    advance(&mut now, IDLE + 1);
+    assert_eq!(
+        app.me(&after_idle).await.status,
+        StatusCode::UNAUTHORIZED,
+        "at {now} s"
+    );
+    // Used every 20 minutes, a session slides past its idle time, every
+    // request answered, up to the last second of its lifetime.
+    let mut t = IDLE - 1;
+    while t + 20 * 60 < LIFETIME {
+        t += 20 * 60;
+        advance(&mut now, t);
+        assert_eq!(app.me(&busy).await.status, StatusCode::OK, "at {now} s");
     }
-    assert_eq!(app.me(&idle).await.status, StatusCode::UNAUTHORIZED);
-    // Used or not, it ends 12 hours after login.
-    for _ in 0..33 {
-        app.clock.advance(Duration::from_secs(20 * 60));
-        let _ = app.me(&busy).await;
-    }
-    assert_eq!(app.me(&busy).await.status, StatusCode::UNAUTHORIZED);
+    advance(&mut now, LIFETIME - 1);
+    assert_eq!(app.me(&busy).await.status, StatusCode::OK, "at {now} s");
+    // Used or not, it ends at its lifetime.
+    advance(&mut now, LIFETIME + 1);
+    assert_eq!(
+        app.me(&busy).await.status,
+        StatusCode::UNAUTHORIZED,
+        "at {now} s"
+    );
 }
 
 async fn verify_applies_the_csrf_rule_to_the_original_method(setup: Setup) {
