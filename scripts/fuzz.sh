@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Runs the fuzz targets in fuzz/ on the stable toolchain: what .ci/run does
-# (30 s each), or longer by hand.
+# Runs the fuzz targets in fuzz/ on the stable toolchain.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]
+#   scripts/fuzz.sh --ci [TARGET...]      what .ci/run does: deterministic
+#   scripts/fuzz.sh SECONDS [TARGET...]   random, longer runs, by hand
 #
-# SECONDS per target (default $FUZZ_SECONDS, else 30); TARGETs default to
-# all of them. Steps:
+# TARGETs default to every target `cargo fuzz list` names. Steps:
 #
 # 1. cargo-fuzz $CARGO_FUZZ_VERSION: the one on PATH if it is that version,
 #    else installed (--locked) into the build folder, target/tools.
@@ -14,30 +13,52 @@
 #    (the sanitizers need nightly; passcard forbids unsafe code, so they
 #    would watch only dependencies). fuzz/Cargo.lock must be current.
 # 3. Per target: the crashes found before (fuzz/regressions/TARGET/) are
-#    replayed, then the target runs for SECONDS from a scratch corpus in the
-#    build folder (target/fuzz-corpus/TARGET) seeded from fuzz/seeds/TARGET.
+#    replayed, then:
+#    --ci: a fixed number of inputs (CI_RUNS, or FUZZ_CI_RUNS) with a fixed
+#      seed of the target's own (the cksum of its name), from a fresh
+#      corpus of fuzz/seeds/TARGET, never reloaded from disk, address
+#      randomisation off, and PASSCARD_FUZZ_DETERMINISTIC=1 (a target skips
+#      what is random by nature: jwks, signing with an EC key): the same
+#      commit always gives the same answer.
+#    SECONDS: that long, with a seed from the clock, from a corpus kept in
+#      the build folder (target/fuzz-corpus/TARGET, grown across runs and
+#      seeded from fuzz/seeds/TARGET). What it finds is new each time.
 #
 # Exits non-zero if any target crashes (a panic, a failed check, a
 # timeout, or running out of memory); the input is saved under
 # target/fuzz-artifacts/TARGET/ and printed in hex. To keep one: fix the
-# bug, add the input to fuzz/regressions/TARGET/, and a unit test beside
-# the code.
+# bug, add the input to fuzz/regressions/TARGET/ (the --ci runs replay it
+# from then on), and a unit test beside the code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(verify jwks credential forwarded settings feed)
 CARGO_FUZZ_VERSION=0.13.2
+# Inputs per target in --ci runs: about 20 s each on this 2-core machine
+# (the targets differ in speed: measured with 20 s runs and
+# -print_final_stats, 2026-12-03); FUZZ_CI_RUNS sets one count for all.
+CI_RUNS="${FUZZ_CI_RUNS:-}"
+ci_runs() {
+  if [ -n "$CI_RUNS" ]; then echo "$CI_RUNS"; return; fi
+  case "$1" in
+    credential) echo 1500000 ;;
+    feed) echo 2500000 ;;
+    forwarded) echo 700000 ;;
+    jwks) echo 3500000 ;;
+    settings) echo 1500000 ;;
+    verify) echo 1200000 ;;
+    *) echo 1000000 ;;
+  esac
+}
 
-seconds="${1:-${FUZZ_SECONDS:-30}}"
-[ $# -gt 0 ] && shift
-targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=("${ALL_TARGETS[@]}")
-case "$seconds" in
-  '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 2 ;;
+mode="${1:-}"
+case "$mode" in
+  --ci) seconds="" ;;
+  '' | *[!0-9]*)
+    echo "usage: scripts/fuzz.sh --ci [TARGET...] | scripts/fuzz.sh SECONDS [TARGET...]" >&2
+    exit 2 ;;
+  *) seconds="$mode" ;;
 esac
-for t in "${targets[@]}"; do
-  [ -f "fuzz/fuzz_targets/$t.rs" ] || { echo "fuzz.sh: no target '$t' (have: ${ALL_TARGETS[*]})" >&2; exit 2; }
-done
+shift
 
 build="${CARGO_TARGET_DIR:-$PWD/target}"
 mkdir -p "$build"
@@ -55,22 +76,31 @@ if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION
   export PATH="$tools/bin:$PATH"
 fi
 
+# Every target fuzz/ has, as cargo-fuzz reads them from fuzz/Cargo.toml.
+mapfile -t all_targets < <(cargo fuzz list --fuzz-dir fuzz)
+[ ${#all_targets[@]} -gt 0 ] || { echo "fuzz.sh: cargo fuzz list names no target" >&2; exit 2; }
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
+for t in "${targets[@]}"; do
+  printf '%s\n' "${all_targets[@]}" | grep -qx -- "$t" ||
+    { echo "fuzz.sh: no target '$t' (have: ${all_targets[*]})" >&2; exit 2; }
+  [ -d "fuzz/seeds/$t" ] || { echo "fuzz.sh: target '$t' has no fuzz/seeds/$t" >&2; exit 2; }
+done
+
 # 2. One build of every target.
 echo "== fuzz: building the targets"
 cargo fetch --locked --quiet --manifest-path fuzz/Cargo.toml
 cargo fuzz build --fuzz-dir fuzz --sanitizer none --target-dir "$fuzz_build"
 bin_dir="$fuzz_build/x86_64-unknown-linux-gnu/release"
 
-# 3. Each target: regressions, then SECONDS of fuzzing.
+# 3. Each target: regressions, then the run.
 failed=()
 summary=()
 for t in "${targets[@]}"; do
   bin="$bin_dir/$t"
-  corpus="$build/fuzz-corpus/$t"
   artifacts="$build/fuzz-artifacts/$t"
   rm -rf "$artifacts"
-  mkdir -p "$corpus" "$artifacts"
-  cp fuzz/seeds/"$t"/* "$corpus/"
+  mkdir -p "$artifacts"
   log="$build/fuzz-$t.log"
   regressions=(fuzz/regressions/"$t"/*)
   if [ -e "${regressions[0]}" ]; then
@@ -83,12 +113,47 @@ for t in "${targets[@]}"; do
       continue
     fi
   fi
-  echo "== fuzz $t: ${seconds}s"
-  if "$bin" "$corpus" -max_total_time="$seconds" -max_len=9000 -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1; then
-    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+  common=(-max_len=9000 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+    -artifact_prefix="$artifacts/")
+  if [ -z "$seconds" ]; then
+    corpus="$build/fuzz-ci-corpus/$t"
+    rm -rf "$corpus"
+    mkdir -p "$corpus"
+    cp fuzz/seeds/"$t"/* "$corpus/"
+    seed="$(printf '%s' "$t" | cksum | cut -d' ' -f1)"
+    runs="$(ci_runs "$t")"
+    echo "== fuzz $t: $runs inputs, seed $seed"
+    args=(-runs="$runs" -seed="$seed" -reload=0)
+    what="$runs inputs, seed $seed"
+    # A target leaves out what would make its run differ from one process
+    # to the next (jwks: signing with an EC key, whose signature is random).
+    export PASSCARD_FUZZ_DETERMINISTIC=1
+    # libFuzzer feeds the values of comparisons back into its mutations,
+    # pointers among them: with address randomisation, two runs of one
+    # seed part ways. Without it they are the same run; where it cannot be
+    # turned off, comparisons are not fed back.
+    if setarch "$(uname -m)" -R true 2>/dev/null; then
+      runner=(setarch "$(uname -m)" -R)
+    else
+      runner=()
+      args+=(-use_cmp=0)
+      what="$what, -use_cmp=0"
+    fi
+  else
+    corpus="$build/fuzz-corpus/$t"
+    mkdir -p "$corpus"
+    cp fuzz/seeds/"$t"/* "$corpus/"
+    echo "== fuzz $t: ${seconds}s"
+    args=(-max_total_time="$seconds")
+    what="${seconds}s"
+    runner=()
+    unset PASSCARD_FUZZ_DETERMINISTIC
+  fi
+  if "${runner[@]}" "$bin" "$corpus" "${common[@]}" "${args[@]}" >"$log" 2>&1; then
+    execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+    took="$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")"
     size="$(ls "$corpus" | wc -l)"
-    summary+=("$t: ${runs:-?} executions, corpus $size inputs, no crash")
+    summary+=("$t: ${execs:-?} executions in ${took:-?} s ($what), corpus $size inputs, no crash")
   else
     tail -n 40 "$log" >&2
     for a in "$artifacts"/*; do
@@ -101,7 +166,7 @@ for t in "${targets[@]}"; do
   fi
 done
 
-echo "== fuzz summary (${seconds}s per target)"
+echo "== fuzz summary"
 printf '   %s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz.sh: failing targets: ${failed[*]}" >&2

@@ -48,24 +48,34 @@ pub trait RevocationCheck: Send + Sync + std::fmt::Debug + 'static {
 
 const SHARDS: usize = 16;
 
+/// The hasher of the shards and their maps: keyed at random, so no one can
+/// aim at a shard or a bucket; in fuzzing builds a fixed one, so that a
+/// fuzz run with a fixed seed covers the same code every time.
+#[cfg(not(fuzzing))]
+type MapHasher = std::collections::hash_map::RandomState;
+#[cfg(fuzzing)]
+type MapHasher = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+
 /// A map split into shards, each behind its own lock, with an entry count
 /// readable without locking.
 struct Sharded<K, V> {
-    shards: [RwLock<HashMap<K, V>>; SHARDS],
-    hasher: std::collections::hash_map::RandomState,
+    shards: [RwLock<HashMap<K, V, MapHasher>>; SHARDS],
+    hasher: MapHasher,
     len: AtomicUsize,
 }
 
 impl<K: Hash + Eq, V> Sharded<K, V> {
     fn new() -> Self {
         Self {
-            shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
-            hasher: std::collections::hash_map::RandomState::new(),
+            shards: std::array::from_fn(|_| {
+                RwLock::new(HashMap::with_hasher(MapHasher::default()))
+            }),
+            hasher: MapHasher::default(),
             len: AtomicUsize::new(0),
         }
     }
 
-    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> &RwLock<HashMap<K, V>> {
+    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> &RwLock<HashMap<K, V, MapHasher>> {
         let i = usize::try_from(self.hasher.hash_one(key)).unwrap_or_default() % SHARDS;
         &self.shards[i]
     }

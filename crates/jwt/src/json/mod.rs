@@ -473,8 +473,17 @@ struct Seen<'a> {
     keys: [&'a [u8]; SMALL],
     n: usize,
     /// Once a name has escapes, or there are many names: all names, decoded.
-    many: Option<HashSet<Cow<'a, str>>>,
+    many: Option<HashSet<Cow<'a, str>, NameHasher>>,
 }
+
+/// The hasher of [`Seen`]'s set: keyed at random, so no one can aim at its
+/// buckets; in fuzzing builds a fixed one, so that a fuzz run with a fixed
+/// seed covers the same code every time (the coverage of the set's probing
+/// would otherwise differ from process to process).
+#[cfg(not(fuzzing))]
+type NameHasher = std::collections::hash_map::RandomState;
+#[cfg(fuzzing)]
+type NameHasher = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
 
 const SMALL: usize = 16;
 
@@ -513,7 +522,7 @@ impl<'a> Seen<'a> {
         let many = match &mut self.many {
             Some(many) => many,
             None => {
-                let mut many = HashSet::with_capacity(2 * SMALL);
+                let mut many = HashSet::with_capacity_and_hasher(2 * SMALL, NameHasher::default());
                 for raw in &self.keys[..self.n] {
                     let name =
                         core::str::from_utf8(raw).map_err(|_| Error::Malformed("invalid UTF-8"))?;

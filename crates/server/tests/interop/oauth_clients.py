@@ -6,6 +6,7 @@ failed expectation raises.
 
 Usage: python oauth_clients.py BASE_URL ISSUER AUDIENCE USERNAME PASSWORD SERVICE_ID SERVICE_SECRET
 """
+import base64
 import json
 import sys
 
@@ -37,8 +38,16 @@ key = keys.get_signing_key_from_jwt(fresh["access_token"])
 claims = jwt.decode(fresh["access_token"], key.key, algorithms=["EdDSA"], audience=audience, issuer=issuer)
 seen["pyjwt_sub"] = claims["sub"]
 seen["pyjwt_alg"] = jwt.get_unverified_header(fresh["access_token"])["alg"]
+# One bit flipped in the middle of the signature: a well-formed token,
+# the right length, whose signature is wrong (appending a character would
+# be refused for its length, whatever the signature check did).
+head, _, signature = fresh["access_token"].rpartition(".")
+raw = bytearray(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)))
+raw[len(raw) // 2] ^= 0x10
+forged = head + "." + base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+assert len(forged) == len(fresh["access_token"]) and forged != fresh["access_token"]
 try:
-    jwt.decode(fresh["access_token"] + "x", key.key, algorithms=["EdDSA"], audience=audience, issuer=issuer)
+    jwt.decode(forged, key.key, algorithms=["EdDSA"], audience=audience, issuer=issuer)
     raise AssertionError("a tampered token verified")
 except jwt.InvalidSignatureError:
     seen["pyjwt_tampered_refused"] = True
