@@ -17,9 +17,10 @@
 #    --ci: a fixed number of inputs (CI_RUNS, or FUZZ_CI_RUNS) with a fixed
 #      seed of the target's own (the cksum of its name), from a fresh
 #      corpus of fuzz/seeds/TARGET, never reloaded from disk, address
-#      randomisation off, and PASSCARD_FUZZ_DETERMINISTIC=1 (a target skips
-#      what is random by nature: jwks, signing with an EC key): the same
-#      commit always gives the same answer.
+#      randomisation off, source paths remapped in the build, and
+#      PASSCARD_FUZZ_DETERMINISTIC=1 (a target skips what is random by
+#      nature: jwks, signing with an EC or RSA key): the same commit always
+#      gives the same answer, wherever it is checked out.
 #    SECONDS: that long, with a seed from the clock, from a corpus kept in
 #      the build folder (target/fuzz-corpus/TARGET, grown across runs and
 #      seeded from fuzz/seeds/TARGET). What it finds is new each time.
@@ -33,7 +34,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_FUZZ_VERSION=0.13.2
-# Inputs per target in --ci runs: about 20 s each on this 2-core machine
+# Inputs per target in --ci runs: about 15 s each on this 2-core machine
 # (the targets differ in speed: measured with 20 s runs and
 # -print_final_stats, 2026-12-03); FUZZ_CI_RUNS sets one count for all.
 CI_RUNS="${FUZZ_CI_RUNS:-}"
@@ -90,7 +91,10 @@ done
 # 2. One build of every target.
 echo "== fuzz: building the targets"
 cargo fetch --locked --quiet --manifest-path fuzz/Cargo.toml
-cargo fuzz build --fuzz-dir fuzz --sanitizer none --target-dir "$fuzz_build"
+# Source paths written as /passcard, so the binary (and so a --ci run) is
+# the same wherever the checkout is.
+RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$PWD=/passcard" \
+  cargo fuzz build --fuzz-dir fuzz --sanitizer none --target-dir "$fuzz_build"
 bin_dir="$fuzz_build/x86_64-unknown-linux-gnu/release"
 
 # 3. Each target: regressions, then the run.

@@ -41,6 +41,9 @@ impl TcpProxy {
         let (to, is_cut, conns) = (target.clone(), cut.clone(), open.clone());
         let accept = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                // Under the lock `cut` takes: a connection is either closed
+                // here or listed before a cut can drain the list.
+                let mut conns = conns.lock().unwrap();
                 if is_cut.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
@@ -51,7 +54,6 @@ impl TcpProxy {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
                 });
-                let mut conns = conns.lock().unwrap();
                 conns.retain(|t| !t.is_finished());
                 conns.push(task.abort_handle());
             }
@@ -78,8 +80,9 @@ impl TcpProxy {
     /// Closes every connection through the proxy, and every new one as it
     /// arrives, until [`restore`](Self::restore).
     pub fn cut(&self) {
+        let mut open = self.open.lock().unwrap();
         self.cut.store(true, Ordering::SeqCst);
-        for task in self.open.lock().unwrap().drain(..) {
+        for task in open.drain(..) {
             task.abort();
         }
     }

@@ -84,7 +84,6 @@ impl Auth {
     /// goes on: a refresh gives a new one).
     pub async fn revoke_access_token(&self, claims: &AccessClaims) -> Result<(), Error> {
         self.family_may_write(claims.sid, FamilyWrite::Revocation)?;
-        self.family_wrote(claims.sid, FamilyWrite::Revocation);
         self.store
             .revoke_token(
                 claims.sub,
@@ -94,6 +93,8 @@ impl Auth {
                 self.now_secs(),
             )
             .await?;
+        // Counted once written: a try the store refused costs nothing.
+        self.family_wrote(claims.sid, FamilyWrite::Revocation);
         self.apply_revocations().await?;
         tracing::info!(user = claims.sub, "access token revoked by its holder");
         Ok(())

@@ -44,16 +44,25 @@ impl Auth {
             Some(used_at) => used_at,
             None => {
                 self.family_may_write(record.family_id, FamilyWrite::Rotation)?;
+                // The reuse interval starts when the rotation is written,
+                // not when this request began: a request the store held up
+                // (and the request deadline then cut short, after the
+                // commit) leaves its client the whole interval to retry.
+                let rotated_at = self.now_secs();
                 let successor = NewRefresh {
                     hash: tokens::refresh_hash(&next),
                     family_id: record.family_id,
                     user_id: user.id,
-                    expires_at: now + ttl,
+                    expires_at: rotated_at + ttl,
                 };
-                match self.store.rotate_refresh(&hash, &successor, now).await? {
+                match self
+                    .store
+                    .rotate_refresh(&hash, &successor, rotated_at)
+                    .await?
+                {
                     Rotation::Rotated => {
                         self.family_wrote(record.family_id, FamilyWrite::Rotation);
-                        return self.pair(&user, record.family_id, next, now + ttl);
+                        return self.pair(&user, record.family_id, next, rotated_at + ttl);
                     }
                     // Another request rotated it a moment ago.
                     Rotation::AlreadyUsed { used_at } => used_at,

@@ -56,8 +56,13 @@ impl FromRequestParts<AppState> for ProxyMethod {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let http = &state.config.http;
+        // In token mode a request with `Authorization` is judged by that
+        // header alone (a cookie beside it is never read); in session mode
+        // only the cookie counts, whatever else the browser attached.
+        let header_credential =
+            state.config.mode == Mode::Token && parts.headers.contains_key(AUTHORIZATION);
         if !http.verify_requires_method
-            || parts.headers.contains_key(AUTHORIZATION)
+            || header_credential
             || METHOD_HEADERS
                 .iter()
                 .any(|h| parts.headers.contains_key(*h))

@@ -242,6 +242,17 @@ async fn verify_by_cookie_needs_the_proxy_to_name_the_method(setup: Setup) {
             .await;
         assert_eq!(ok.status, StatusCode::OK, "{header}: {}", ok.text);
     }
+    // In session mode only the cookie counts: another Authorization the
+    // browser attached (HTTP Basic cached for the host) changes nothing.
+    if app.is_session() {
+        let basic = app
+            .get("/v1/verify")
+            .cookie(&cookie)
+            .header("authorization", "Basic YTpi")
+            .send()
+            .await;
+        basic.assert_problem(StatusCode::BAD_REQUEST, "original-method-required");
+    }
     // No cookie, no question: the usual 401.
     let none = app.get("/v1/verify").send().await;
     none.assert_problem(StatusCode::UNAUTHORIZED, "authentication-required");
