@@ -16,7 +16,8 @@
 #    replayed, then:
 #    --ci: a fixed number of inputs (CI_RUNS, or FUZZ_CI_RUNS) with a fixed
 #      seed of the target's own (the cksum of its name), from a fresh
-#      corpus of fuzz/seeds/TARGET, never reloaded from disk, address
+#      corpus of fuzz/seeds/TARGET, never reloaded from disk, comparison
+#      values not fed back into mutations (-use_cmp=0), address
 #      randomisation off, source paths remapped in the build, and
 #      PASSCARD_FUZZ_DETERMINISTIC=1 (a target skips what is random by
 #      nature: jwks, signing with an EC or RSA key): the same commit always
@@ -133,15 +134,16 @@ for t in "${targets[@]}"; do
     # to the next (jwks: signing with an EC key, whose signature is random).
     export PASSCARD_FUZZ_DETERMINISTIC=1
     # libFuzzer feeds the values of comparisons back into its mutations,
-    # pointers among them: with address randomisation, two runs of one
-    # seed part ways. Without it they are the same run; where it cannot be
-    # turned off, comparisons are not fed back.
+    # pointers among them, which move with address randomisation and with
+    # the length of the paths and environment a run starts with: the
+    # values are not fed back here (-use_cmp=0), and addresses are not
+    # randomised where that can be turned off. Then two runs of one seed
+    # are the same run, in any checkout.
+    args+=(-use_cmp=0)
     if setarch "$(uname -m)" -R true 2>/dev/null; then
       runner=(setarch "$(uname -m)" -R)
     else
       runner=()
-      args+=(-use_cmp=0)
-      what="$what, -use_cmp=0"
     fi
   else
     corpus="$build/fuzz-corpus/$t"
