@@ -574,6 +574,33 @@ async fn postgres_stopped_restarted_paused_and_cut_loses_no_revocation() {
     say(&report);
 }
 
+/// After a fault of the store sessions live in: the instances serve
+/// writes again, `/healthz` says each of `health`, no live session was
+/// lost, and every logout of the ledger holds on every instance at once
+/// (sessions are read, not pushed). Returns a line for the report.
+async fn sessions_back(
+    all: &[Arc<TestApp>],
+    ledger: &Ledger,
+    live: &[Cred],
+    health: &[(&str, &str)],
+) -> String {
+    let recovered = writes_back(all, ledger).await;
+    for app in all {
+        for (field, value) in health {
+            health_says(app, field, value, RECOVERED_WITHIN).await;
+        }
+    }
+    for (app, cred) in all.iter().zip(live) {
+        assert_eq!(
+            app.me(cred).await.status,
+            StatusCode::OK,
+            "a session was lost"
+        );
+    }
+    let (n, _) = enforced(ledger, all, Duration::ZERO).await;
+    format!("writes back after {recovered:.1?}; {n} logouts enforced on both")
+}
+
 /// A session-mode instance with its sessions (and users) in the shared
 /// PostgreSQL.
 async fn pg_session_instance(url: &str, clock: &ManualClock) -> Arc<TestApp> {
@@ -614,25 +641,12 @@ async fn postgres_sessions_stopped_restarted_and_paused_lose_no_logout() {
     let live = [a.login("alice").await.cred, b.login("alice").await.cred];
     let ledger = Arc::new(Ledger::default());
     let mut report = Vec::new();
+    // Sessions are read from the store: a logout holds at once.
     let back = |fault: &'static str| {
         let (all, ledger, live) = (all.clone(), ledger.clone(), live.clone());
         async move {
-            let recovered = writes_back(&all, &ledger).await;
-            for app in &all {
-                health_says(app, "store", "ok", RECOVERED_WITHIN).await;
-            }
-            for (app, cred) in all.iter().zip(&live) {
-                assert_eq!(
-                    app.me(cred).await.status,
-                    StatusCode::OK,
-                    "{fault}: a session was lost"
-                );
-            }
-            // Sessions are read from the store: a logout holds at once.
-            let (n, _) = enforced(&ledger, &all, Duration::ZERO).await;
-            format!(
-                "pg sessions, {fault}: writes back after {recovered:.1?}; {n} logouts enforced on both"
-            )
+            let line = sessions_back(&all, &ledger, &live, &[("store", "ok")]).await;
+            format!("pg sessions, {fault}: {line}")
         }
     };
     let down = |what: &'static str| {
@@ -746,20 +760,9 @@ async fn redis_sessions_stopped_restarted_paused_and_cut_lose_no_logout() {
     let session_after = |fault: &'static str| {
         let (all, ledger, live) = (all.clone(), ledger.clone(), live.clone());
         async move {
-            let recovered = writes_back(&all, &ledger).await;
-            for app in &all {
-                health_says(app, "sessions", "ok", RECOVERED_WITHIN).await;
-                health_says(app, "status", "ok", RECOVERED_WITHIN).await;
-            }
-            for (app, cred) in all.iter().zip(&live) {
-                assert_eq!(
-                    app.me(cred).await.status,
-                    StatusCode::OK,
-                    "a session was lost"
-                );
-            }
-            let (n, _) = enforced(&ledger, &all, Duration::ZERO).await;
-            format!("{fault}: writes back after {recovered:.1?}; {n} logouts enforced on both")
+            let health = [("sessions", "ok"), ("status", "ok")];
+            let line = sessions_back(&all, &ledger, &live, &health).await;
+            format!("{fault}: {line}")
         }
     };
     let sessions_down = |what: &'static str| {
