@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use passcard_axum::problem::Problem;
@@ -188,45 +188,53 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for DeadlineFuture
 /// 408, and the connection closed: the client sent a head and then not
 /// its whole body in time.
 fn body_too_slow() -> Response {
-    let mut r = Problem::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "request-timeout",
-        "Request timeout",
-        "the request body did not arrive in time",
+    with_header(
+        Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "Request timeout",
+            "the request body did not arrive in time",
+        ),
+        header::CONNECTION,
+        "close",
     )
-    .into_response();
-    r.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    r
 }
 
-/// 400: the body could not be read (the client went away or sent a
-/// malformed chunk).
+/// 400, and the connection closed: the body could not be read (the client
+/// went away or sent a malformed chunk).
 fn unreadable() -> Response {
-    let mut r = Problem::new(
-        StatusCode::BAD_REQUEST,
-        "bad-request",
-        "Bad request",
-        "cannot read the request body",
+    with_header(
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            "cannot read the request body",
+        ),
+        header::CONNECTION,
+        "close",
     )
-    .into_response();
-    r.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    r
 }
 
 /// 503: the server did not answer within the request deadline.
 fn too_slow() -> Response {
     tracing::warn!("a request was not answered within the request timeout; it was abandoned");
-    let mut r = Problem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "timeout",
-        "Service unavailable",
-        "the server did not answer in time; retry shortly",
+    with_header(
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "Service unavailable",
+            "the server did not answer in time; retry shortly",
+        ),
+        header::RETRY_AFTER,
+        "1",
     )
-    .into_response();
+}
+
+/// A problem's answer with one more header.
+fn with_header(problem: Problem, name: HeaderName, value: &'static str) -> Response {
+    let mut r = problem.into_response();
     r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        .insert(name, HeaderValue::from_static(value));
     r
 }
 
